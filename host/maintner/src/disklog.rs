@@ -1,0 +1,682 @@
+//! The mutation log on disk: a data directory of reclog segments (spec §1.3).
+//!
+//! # Layout
+//!
+//! All files sit flat in the data directory, named as in the network client's cache
+//! (spec §1.5), so a follower's cache and a leader's log are the same thing:
+//! - `NNNN.<sha224>.mutlog` — a *frozen* segment: complete, immutable, its name carries the
+//!   SHA-224 of its bytes (56 lowercase hex digits). NNNN is zero-padded decimal.
+//! - `NNNN.growing.mutlog` — the one segment still being appended to (the highest number).
+//!
+//! Record offsets restart at 0 in every segment. A segment is sealed (renamed to its frozen
+//! name) when the next record would take it past [`SEGMENT_TARGET_SIZE`] (16 MiB, Go's
+//! `targetObjectSize`); a single larger record gets a segment of its own. On open, a growing
+//! segment of at least 16 MiB − 4 KiB is sealed at once, like Go's `initLoad`.
+//!
+//! # Durability (fsync policy)
+//!
+//! - [`SyncPolicy::EveryAppend`] (the default): every [`DiskLog::append`] /
+//!   [`DiskLog::append_batch`] call ends with `fsync` of the growing segment, so a mutation is
+//!   durable once the call returns. Batch callers pay one fsync per batch (group commit).
+//! - [`SyncPolicy::Manual`]: no fsync on append; the caller calls [`DiskLog::sync`] (bulk
+//!   imports, tests, benchmarks).
+//! - Sealing always fsyncs the segment, renames it and fsyncs the directory, whatever the
+//!   policy, so a frozen name never points at bytes that are not on disk.
+//!
+//! (Go's `DiskMutationLogger` never fsyncs; its GCS log relies on the upload.)
+//!
+//! # Damage
+//!
+//! - A torn tail of the growing segment — the last record cut short by a crash, or a
+//!   zero-filled tail — is detected on open, reported (file and offset, in [`OpenReport`] and
+//!   a `tracing` warning) and truncated to the end of the last whole record.
+//! - Anything else — bad framing with more bytes after it, a frozen segment whose SHA-224 or
+//!   size does not match, a gap in segment numbers — is an error naming the file and
+//!   offset. Nothing in the middle of the log is ever dropped silently.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use sha2::{Digest, Sha224};
+
+use crate::maintpb::Mutation;
+use crate::reclog::{self, RecordError};
+
+/// Largest segment the writer makes (unless one record alone is larger).
+pub const SEGMENT_TARGET_SIZE: u64 = 16 << 20;
+/// A growing segment at least this big is sealed on open rather than appended to.
+pub const SEGMENT_RESUME_LIMIT: u64 = SEGMENT_TARGET_SIZE - 4096;
+
+/// Errors of the disk log. Each says which file and, where it applies, which offset.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {source}")]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: RecordError,
+    },
+    #[error("{path}: offset {offset}: bad protobuf Mutation: {source}")]
+    Decode {
+        path: PathBuf,
+        offset: u64,
+        #[source]
+        source: prost::DecodeError,
+    },
+    #[error("{path}: SHA-224 is {actual}, its name says {expected}")]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path}: size is {actual} bytes, expected {expected}")]
+    Size {
+        path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("{dir}: bad segment layout: {reason}")]
+    Layout { dir: PathBuf, reason: String },
+}
+
+impl LogError {
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+        move |source| LogError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// One segment of the log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentInfo {
+    pub number: u32,
+    pub size: u64,
+    /// Lowercase hex SHA-224 of the `size` bytes.
+    pub sha224: String,
+    /// True for the segment still being appended to.
+    pub growing: bool,
+    pub path: PathBuf,
+}
+
+/// Where a record sits: segment number and offset of its header within the segment.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct RecordPos {
+    pub segment: u32,
+    pub offset: u64,
+}
+
+/// A record handed to a [`DiskLog::for_each_record`] callback.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
+    pub pos: RecordPos,
+    /// The segment file the record came from (for error messages).
+    pub path: &'a Path,
+    /// The payload: an encoded `maintpb.Mutation`.
+    pub data: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    /// Decodes the payload, with file and offset in the error.
+    pub fn mutation(&self) -> Result<Mutation, LogError> {
+        Mutation::decode(self.data).map_err(|source| LogError::Decode {
+            path: self.path.to_owned(),
+            offset: self.pos.offset,
+            source,
+        })
+    }
+}
+
+/// A torn tail cut off on open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Truncation {
+    pub path: PathBuf,
+    /// Offset of the first byte removed (the end of the last whole record).
+    pub offset: u64,
+    /// How many bytes were removed.
+    pub dropped: u64,
+    /// What was found there.
+    pub reason: String,
+}
+
+/// What [`DiskLog::open`] found and repaired.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    pub truncated: Option<Truncation>,
+    /// A full growing segment sealed on open.
+    pub sealed_on_open: Option<u32>,
+}
+
+/// When appends reach the disk; see the module docs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncPolicy {
+    #[default]
+    EveryAppend,
+    Manual,
+}
+
+/// The append side of the growing segment.
+struct Growing {
+    number: u32,
+    file: Option<File>,
+    size: u64,
+    sha: Sha224,
+}
+
+/// The mutation log in a data directory. One writer at a time (wrap it in a mutex);
+/// readers of a `&DiskLog` see every record appended before they started.
+pub struct DiskLog {
+    dir: PathBuf,
+    frozen: Vec<SegmentInfo>,
+    growing: Growing,
+    policy: SyncPolicy,
+    report: OpenReport,
+    scratch: Vec<u8>,
+}
+
+/// The file name of a frozen segment.
+pub fn frozen_file_name(number: u32, sha224_hex: &str) -> String {
+    format!("{number:04}.{sha224_hex}.mutlog")
+}
+
+/// The file name of the growing segment.
+pub fn growing_file_name(number: u32) -> String {
+    format!("{number:04}.growing.mutlog")
+}
+
+/// A segment file name, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SegmentName {
+    Frozen { number: u32, sha224: String },
+    Growing { number: u32 },
+}
+
+/// Parses `NNNN.<sha224>.mutlog` or `NNNN.growing.mutlog`; `None` for anything else.
+pub fn parse_file_name(name: &str) -> Option<SegmentName> {
+    let rest = name.strip_suffix(".mutlog")?;
+    let (num, tag) = rest.split_once('.')?;
+    if num.len() < 4 || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = num.parse().ok()?;
+    if tag == "growing" {
+        return Some(SegmentName::Growing { number });
+    }
+    let is_sha = tag.len() == 56 && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    is_sha.then(|| SegmentName::Frozen {
+        number,
+        sha224: tag.to_owned(),
+    })
+}
+
+impl DiskLog {
+    /// Opens (creating if needed) the log in `dir` with the default fsync policy.
+    pub fn open(dir: impl AsRef<Path>) -> Result<DiskLog, LogError> {
+        Self::open_with(dir, SyncPolicy::default())
+    }
+
+    /// Opens the log in `dir`: checks the segment layout, repairs a torn tail of the
+    /// growing segment (see [`DiskLog::open_report`]), and seals it if it is full.
+    pub fn open_with(dir: impl AsRef<Path>, policy: SyncPolicy) -> Result<DiskLog, LogError> {
+        let dir = dir.as_ref().to_owned();
+        fs::create_dir_all(&dir).map_err(LogError::io(&dir))?;
+        let (frozen, growing_num) = scan_dir(&dir)?;
+        let next = frozen.len() as u32;
+        let mut log = DiskLog {
+            dir,
+            frozen,
+            growing: Growing {
+                number: next,
+                file: None,
+                size: 0,
+                sha: Sha224::new(),
+            },
+            policy,
+            report: OpenReport::default(),
+            scratch: Vec::new(),
+        };
+        if let Some(n) = growing_num {
+            if n != next {
+                return Err(LogError::Layout {
+                    dir: log.dir,
+                    reason: format!("growing segment is {n}, expected {next}"),
+                });
+            }
+            log.resume_growing()?;
+        }
+        Ok(log)
+    }
+
+    /// What open found and repaired.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads the growing segment, cuts a torn tail, and reopens it for appending.
+    fn resume_growing(&mut self) -> Result<(), LogError> {
+        let path = self.growing_path();
+        let data = fs::read(&path).map_err(LogError::io(&path))?;
+        let good = whole_records_len(&data, &path)?;
+        if good < data.len() as u64 {
+            let reason = match reclog::records(&data[good as usize..], good).find_map(Result::err) {
+                Some(e) => e.to_string(),
+                None => "zero-filled tail".to_owned(),
+            };
+            let t = Truncation {
+                path: path.clone(),
+                offset: good,
+                dropped: data.len() as u64 - good,
+                reason,
+            };
+            tracing::warn!(path = %path.display(), offset = good, dropped = t.dropped,
+                reason = %t.reason, "torn tail of the mutation log; truncating to the last whole record");
+            self.report.truncated = Some(t);
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(LogError::io(&path))?;
+        if good < data.len() as u64 {
+            file.set_len(good).map_err(LogError::io(&path))?;
+            file.sync_all().map_err(LogError::io(&path))?;
+        }
+        self.growing.sha = Sha224::new_with_prefix(&data[..good as usize]);
+        self.growing.size = good;
+        self.growing.file = Some(file);
+        if good >= SEGMENT_RESUME_LIMIT {
+            self.report.sealed_on_open = Some(self.growing.number);
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn growing_path(&self) -> PathBuf {
+        self.dir.join(growing_file_name(self.growing.number))
+    }
+
+    /// Appends one mutation. Durable on return under [`SyncPolicy::EveryAppend`].
+    pub fn append(&mut self, m: &Mutation) -> Result<RecordPos, LogError> {
+        self.append_batch(std::slice::from_ref(m)).map(|v| v[0])
+    }
+
+    /// Appends mutations in order, with one fsync at the end (see [`SyncPolicy`]).
+    pub fn append_batch(&mut self, ms: &[Mutation]) -> Result<Vec<RecordPos>, LogError> {
+        let mut out = Vec::with_capacity(ms.len());
+        let mut data = Vec::new();
+        for m in ms {
+            data.clear();
+            m.encode(&mut data).expect("Vec grows as needed");
+            out.push(self.append_record(&data)?);
+        }
+        if self.policy == SyncPolicy::EveryAppend {
+            self.sync()?;
+        }
+        Ok(out)
+    }
+
+    /// Appends one already-encoded mutation, as is (no fsync; see [`DiskLog::sync`]).
+    pub fn append_raw(&mut self, data: &[u8]) -> Result<RecordPos, LogError> {
+        self.append_record(data)
+    }
+
+    fn append_record(&mut self, data: &[u8]) -> Result<RecordPos, LogError> {
+        let header_len = reclog::header(self.growing.size, data.len()).len() as u64;
+        if self.growing.size > 0
+            && self.growing.size + header_len + data.len() as u64 > SEGMENT_TARGET_SIZE
+        {
+            self.seal()?;
+        }
+        let pos = RecordPos {
+            segment: self.growing.number,
+            offset: self.growing.size,
+        };
+        self.scratch.clear();
+        reclog::encode_record(pos.offset, data, &mut self.scratch);
+        let path = self.growing_path();
+        let file = match &mut self.growing.file {
+            Some(f) => f,
+            slot => slot.insert(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(LogError::io(&path))?,
+            ),
+        };
+        if let Err(e) = file.write_all(&self.scratch) {
+            // Undo a partial write so the segment stays a sequence of whole records.
+            let _ = file.set_len(pos.offset);
+            return Err(LogError::io(&path)(e));
+        }
+        self.growing.sha.update(&self.scratch);
+        self.growing.size += self.scratch.len() as u64;
+        Ok(pos)
+    }
+
+    /// Forces appended records to disk.
+    pub fn sync(&mut self) -> Result<(), LogError> {
+        if let Some(f) = &self.growing.file {
+            f.sync_data().map_err(LogError::io(&self.growing_path()))?;
+        }
+        Ok(())
+    }
+
+    /// Freezes the growing segment under its SHA-224 name and starts the next one.
+    fn seal(&mut self) -> Result<(), LogError> {
+        let from = self.growing_path();
+        if let Some(f) = self.growing.file.take() {
+            f.sync_all().map_err(LogError::io(&from))?;
+        }
+        let sha = hex::encode(std::mem::take(&mut self.growing.sha).finalize());
+        let to = self.dir.join(frozen_file_name(self.growing.number, &sha));
+        fs::rename(&from, &to).map_err(LogError::io(&from))?;
+        sync_dir(&self.dir)?;
+        self.frozen.push(SegmentInfo {
+            number: self.growing.number,
+            size: self.growing.size,
+            sha224: sha,
+            growing: false,
+            path: to,
+        });
+        self.growing.number += 1;
+        self.growing.size = 0;
+        Ok(())
+    }
+
+    /// Every segment, frozen ones first, then the growing one if it holds any bytes.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        let mut v = self.frozen.clone();
+        if self.growing.size > 0 {
+            v.push(SegmentInfo {
+                number: self.growing.number,
+                size: self.growing.size,
+                sha224: hex::encode(self.growing.sha.clone().finalize()),
+                growing: true,
+                path: self.growing_path(),
+            });
+        }
+        v
+    }
+
+    /// Total bytes in all segments.
+    pub fn total_size(&self) -> u64 {
+        self.frozen.iter().map(|s| s.size).sum::<u64>() + self.growing.size
+    }
+
+    /// Position the next record will get (before any sealing).
+    pub fn end(&self) -> RecordPos {
+        RecordPos {
+            segment: self.growing.number,
+            offset: self.growing.size,
+        }
+    }
+
+    /// The bytes of segment `number` as they are now (for serving it to followers).
+    pub fn read_segment(&self, number: u32) -> Result<Vec<u8>, LogError> {
+        let seg = self
+            .segments()
+            .into_iter()
+            .find(|s| s.number == number)
+            .ok_or_else(|| LogError::Layout {
+                dir: self.dir.clone(),
+                reason: format!("no segment {number}"),
+            })?;
+        let mut buf = Vec::new();
+        read_prefix(&seg.path, seg.size, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Calls `f` for every record in log order. Frozen segments are checked against their
+    /// SHA-224 as they are read; the first bad record or segment ends the walk with an error.
+    pub fn for_each_record<E>(&self, f: impl FnMut(RecordRef<'_>) -> Result<(), E>) -> Result<(), E>
+    where
+        E: From<LogError>,
+    {
+        self.for_each_record_from(RecordPos::default(), f)
+    }
+
+    /// Like [`DiskLog::for_each_record`], starting at `from` (a position previously returned
+    /// by an append or seen in a record), for catching up incrementally.
+    pub fn for_each_record_from<E>(
+        &self,
+        from: RecordPos,
+        mut f: impl FnMut(RecordRef<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<LogError>,
+    {
+        let mut buf = Vec::new();
+        for seg in self.segments().iter().filter(|s| s.number >= from.segment) {
+            read_prefix(&seg.path, seg.size, &mut buf)?;
+            if !seg.growing {
+                check_sha(&seg.path, &buf, &seg.sha224)?;
+            }
+            let start = if seg.number == from.segment {
+                from.offset
+            } else {
+                0
+            };
+            if start > buf.len() as u64 {
+                return Err(LogError::Size {
+                    path: seg.path.clone(),
+                    expected: start,
+                    actual: buf.len() as u64,
+                }
+                .into());
+            }
+            for rec in reclog::records(&buf[start as usize..], start) {
+                let rec = rec.map_err(|source| LogError::Record {
+                    path: seg.path.clone(),
+                    source,
+                })?;
+                f(RecordRef {
+                    pos: RecordPos {
+                        segment: seg.number,
+                        offset: rec.offset,
+                    },
+                    path: &seg.path,
+                    data: rec.data,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every mutation in log order.
+    pub fn for_each_mutation<E>(
+        &self,
+        mut f: impl FnMut(RecordPos, Mutation) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<LogError>,
+    {
+        self.for_each_record(|r| f(r.pos, r.mutation()?))
+    }
+}
+
+/// Lists the segment files of `dir`: frozen ones (checked contiguous from 0) and the growing
+/// segment's number if there is one.
+fn scan_dir(dir: &Path) -> Result<(Vec<SegmentInfo>, Option<u32>), LogError> {
+    let layout = |reason: String| LogError::Layout {
+        dir: dir.to_owned(),
+        reason,
+    };
+    let mut frozen = Vec::new();
+    let mut growing = None;
+    for entry in fs::read_dir(dir).map_err(LogError::io(dir))? {
+        let entry = entry.map_err(LogError::io(dir))?;
+        let name = entry.file_name();
+        let Some(parsed) = name.to_str().and_then(parse_file_name) else {
+            tracing::debug!(file = ?name, "ignoring non-segment file in the log directory");
+            continue;
+        };
+        match parsed {
+            SegmentName::Growing { number } => {
+                if let Some(old) = growing.replace(number) {
+                    return Err(layout(format!("two growing segments, {old} and {number}")));
+                }
+            }
+            SegmentName::Frozen { number, sha224 } => {
+                let path = entry.path();
+                let size = entry.metadata().map_err(LogError::io(&path))?.len();
+                frozen.push(SegmentInfo {
+                    number,
+                    size,
+                    sha224,
+                    growing: false,
+                    path,
+                });
+            }
+        }
+    }
+    frozen.sort_by_key(|s| s.number);
+    for (i, s) in frozen.iter().enumerate() {
+        if s.number != i as u32 {
+            return Err(layout(format!(
+                "segment {} found where {} was expected (missing or duplicate segment)",
+                s.number, i
+            )));
+        }
+    }
+    Ok((frozen, growing))
+}
+
+/// Length of the prefix of `data` made of whole records, if what follows is a torn tail.
+/// Corruption followed by more bytes is an error, not a tail.
+fn whole_records_len(data: &[u8], path: &Path) -> Result<u64, LogError> {
+    let mut it = reclog::records(data, 0);
+    for rec in it.by_ref() {
+        if let Err(e) = rec {
+            let good = e.offset();
+            let tail = &data[good as usize..];
+            if e.is_torn_tail() || tail.iter().all(|&b| b == 0) {
+                return Ok(good);
+            }
+            return Err(LogError::Record {
+                path: path.to_owned(),
+                source: e,
+            });
+        }
+    }
+    Ok(it.offset())
+}
+
+/// Reads the first `size` bytes of `path` into `buf`; a shorter file is an error.
+fn read_prefix(path: &Path, size: u64, buf: &mut Vec<u8>) -> Result<(), LogError> {
+    buf.clear();
+    buf.reserve(size as usize);
+    let file = File::open(path).map_err(LogError::io(path))?;
+    file.take(size)
+        .read_to_end(buf)
+        .map_err(LogError::io(path))?;
+    if (buf.len() as u64) < size {
+        return Err(LogError::Size {
+            path: path.to_owned(),
+            expected: size,
+            actual: buf.len() as u64,
+        });
+    }
+    Ok(())
+}
+
+fn check_sha(path: &Path, data: &[u8], expected: &str) -> Result<(), LogError> {
+    let actual = hex::encode(Sha224::digest(data));
+    if actual != expected {
+        return Err(LogError::Checksum {
+            path: path.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(LogError::io(dir))
+}
+
+/// What [`verify`] checked.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    pub segments: usize,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Checks a log directory without changing it: every frozen segment's size and SHA-224,
+/// every record's framing and protobuf. A torn tail of the growing segment is an error here
+/// (open repairs it; verify only reports).
+pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, LogError> {
+    let dir = dir.as_ref();
+    let (mut segs, growing) = scan_dir(dir)?;
+    if let Some(n) = growing {
+        if n as usize != segs.len() {
+            return Err(LogError::Layout {
+                dir: dir.to_owned(),
+                reason: format!("growing segment is {n}, expected {}", segs.len()),
+            });
+        }
+        let path = dir.join(growing_file_name(n));
+        let size = fs::metadata(&path).map_err(LogError::io(&path))?.len();
+        segs.push(SegmentInfo {
+            number: n,
+            size,
+            sha224: String::new(),
+            growing: true,
+            path,
+        });
+    }
+    let mut report = VerifyReport {
+        segments: segs.len(),
+        records: 0,
+        bytes: 0,
+    };
+    let mut buf = Vec::new();
+    for seg in &segs {
+        read_prefix(&seg.path, seg.size, &mut buf)?;
+        if !seg.growing {
+            check_sha(&seg.path, &buf, &seg.sha224)?;
+        }
+        for rec in reclog::records(&buf, 0) {
+            let rec = rec.map_err(|source| LogError::Record {
+                path: seg.path.clone(),
+                source,
+            })?;
+            Mutation::decode(rec.data).map_err(|source| LogError::Decode {
+                path: seg.path.clone(),
+                offset: rec.offset,
+                source,
+            })?;
+            report.records += 1;
+        }
+        report.bytes += seg.size;
+    }
+    Ok(report)
+}
