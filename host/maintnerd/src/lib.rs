@@ -8,4 +8,8 @@
 //! - the `corpus` CLI subcommands and the [`Maintnerd`] service the `xb serve` binary runs.
 
 pub mod fixture;
+pub mod follower;
 pub mod git;
+pub mod github;
+pub mod logserver;
+pub mod store;

@@ -63,7 +63,7 @@ fn builds_history_and_gerrit_changes() {
         let meta = fixture::change_ref(c.number, "meta");
         assert!(refs.iter().any(|(n, h)| n == &ps && h == &c.commit), "{ps}");
         let (_, meta_hash) = refs.iter().find(|(n, _)| n == &meta).expect("meta ref");
-        let metas = git::rev_list(&repo, &[meta_hash.clone()], &[]).unwrap();
+        let metas = git::rev_list(&repo, std::slice::from_ref(meta_hash), &[]).unwrap();
         let raw = git::read_commits(&repo, &metas).unwrap();
         let root = String::from_utf8_lossy(&raw[0].raw).to_string();
         assert!(

@@ -1,0 +1,336 @@
+//! Log server and follower together over loopback (spec §1.4, §1.5).
+
+use std::path::Path;
+use std::time::Duration;
+
+use maintner::maintpb::{GithubIssueMutation, Mutation};
+use maintner::DiskLog;
+use maintnerd::follower::{self, FollowError, SyncOptions};
+use maintnerd::logserver::{self, LogServerOptions};
+use maintnerd::store::SharedLog;
+
+fn issue(number: i32, title: &str) -> Mutation {
+    Mutation {
+        github_issue: Some(GithubIssueMutation {
+            owner: "golang".into(),
+            repo: "go".into(),
+            number,
+            title: title.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Serves `log` on an ephemeral loopback port; returns the index URL.
+async fn serve(log: SharedLog, long_poll: Duration) -> String {
+    let app = logserver::router(log, LogServerOptions { long_poll });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/maintner/logs")
+}
+
+fn mutations_in(dir: &Path) -> Vec<Mutation> {
+    let log = DiskLog::open(dir).unwrap();
+    let mut out = Vec::new();
+    log.for_each_mutation(|_, m| {
+        out.push(m);
+        Ok::<_, maintner::LogError>(())
+    })
+    .unwrap();
+    out
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions::default()
+}
+
+fn dir_snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn follower_mirrors_server_and_fetches_only_the_tail() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(server_dir.path()).unwrap();
+    let first: Vec<Mutation> = (1..=20).map(|n| issue(n, &format!("issue {n}"))).collect();
+    log.append(first.clone()).await.unwrap();
+    let url = serve(log.clone(), Duration::from_secs(5)).await;
+    let client = reqwest::Client::new();
+
+    let r = follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(r.total_bytes, log.total_size());
+    assert_eq!(r.downloaded_bytes, log.total_size());
+    assert_eq!(mutations_in(cache.path()), first);
+
+    let before = log.total_size();
+    log.append(vec![issue(21, "late")]).await.unwrap();
+    let r = follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.downloaded_bytes,
+        log.total_size() - before,
+        "only the new bytes, by Range"
+    );
+    let got = mutations_in(cache.path());
+    assert_eq!(got.len(), 21);
+    assert_eq!(got[20], issue(21, "late"));
+
+    // Nothing new: nothing downloaded.
+    let r = follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(r.downloaded_bytes, 0);
+}
+
+#[tokio::test]
+async fn long_poll_waits_for_new_data_then_times_out_with_304() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(server_dir.path()).unwrap();
+    log.append(vec![issue(1, "one")]).await.unwrap();
+    let url = serve(log.clone(), Duration::from_millis(300)).await;
+    let client = reqwest::Client::new();
+    follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+
+    // The server answers 304 when nothing changes within its long-poll window.
+    let size = log.total_size();
+    let resp = client
+        .get(format!("{url}?waitsizenot={size}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+
+    // A waiting follower returns as soon as a mutation is appended.
+    let waiting = {
+        let (client, url, dir) = (client.clone(), url.clone(), cache.path().to_path_buf());
+        tokio::spawn(async move {
+            let o = SyncOptions {
+                progress: false,
+                wait_for_change: true,
+            };
+            follower::sync_with(&client, &url, &dir, &o).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !waiting.is_finished(),
+        "follower must block while nothing changes"
+    );
+    log.append(vec![issue(2, "two")]).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("follower woke up")
+        .unwrap()
+        .unwrap();
+    assert!(r.downloaded_bytes > 0);
+    assert_eq!(mutations_in(cache.path()).len(), 2);
+}
+
+#[tokio::test]
+async fn index_and_segment_protocol_details() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(server_dir.path()).unwrap();
+    log.append((1..=5).map(|n| issue(n, "t")).collect())
+        .await
+        .unwrap();
+    let url = serve(log.clone(), Duration::from_secs(1)).await;
+    let client = reqwest::Client::new();
+
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert_eq!(
+        resp.headers()["x-sum-segment-size"].to_str().unwrap(),
+        log.total_size().to_string()
+    );
+    let index: serde_json::Value = resp.json().await.unwrap();
+    let seg = &index[0];
+    let keys: Vec<&String> = seg.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{seg}");
+    assert_eq!(seg["number"], 0);
+    assert_eq!(seg["size"], log.total_size());
+    assert_eq!(seg["sha224"], log.segments()[0].sha224.as_str());
+
+    let full = std::fs::read(&log.segments()[0].path).unwrap();
+    let seg_url = format!("{url}/0");
+    let resp = client
+        .get(&seg_url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(
+        resp.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 10-19/{}", full.len())
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &full[10..20]);
+
+    for (req, want) in [
+        (client.post(&url), "bad method"),
+        (
+            client.get(format!("{url}?waitsizenot=-3")),
+            "bad waitsizenot",
+        ),
+        (client.get(format!("{url}?startseg=-1")), "bad startseg"),
+        (client.get(format!("{url}/zero")), "bad path"),
+        (client.get(format!("{url}/7")), "bad segment number"),
+    ] {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.text().await.unwrap(), want);
+    }
+    let empty: serde_json::Value = client
+        .get(format!("{url}?startseg=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn follower_across_segments_freezes_what_the_server_sealed() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = SharedLog::new(
+        DiskLog::open_with(server_dir.path(), maintner::SyncPolicy::Manual).unwrap(),
+    );
+    // ~9 MiB: one growing segment.
+    let body = "x".repeat(64 << 10);
+    let big = |n: i32| {
+        let mut m = issue(n, "big");
+        m.github_issue.as_mut().unwrap().body = body.clone();
+        m
+    };
+    log.append((1..=140).map(big).collect()).await.unwrap();
+    let url = serve(log.clone(), Duration::from_secs(1)).await;
+    let client = reqwest::Client::new();
+    follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+    // Past 16 MiB: segment 0 is sealed on the server, segment 1 grows.
+    log.append((141..=300).map(big).collect()).await.unwrap();
+    assert_eq!(log.segments().len(), 2);
+    let r = follower::sync_with(&client, &url, cache.path(), &opts())
+        .await
+        .unwrap();
+    assert_eq!(r.segments, 2);
+    let names: Vec<String> = dir_snapshot(cache.path())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let sealed = maintner::disklog::frozen_file_name(0, &log.segments()[0].sha224);
+    assert_eq!(names, vec![sealed, "0001.growing.mutlog".to_string()]);
+    assert_eq!(mutations_in(cache.path()).len(), 300);
+}
+
+#[tokio::test]
+async fn bad_input_segment_sha_mismatch_is_an_error_and_writes_nothing() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(server_dir.path()).unwrap();
+    log.append((1..=5).map(|n| issue(n, "t")).collect())
+        .await
+        .unwrap();
+    // The bytes on the server's disk no longer match the SHA-224 it advertises.
+    let path = log.segments()[0].path.clone();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let url = serve(log.clone(), Duration::from_secs(1)).await;
+
+    let err = follower::sync_with(&reqwest::Client::new(), &url, cache.path(), &opts())
+        .await
+        .unwrap_err();
+    match &err {
+        FollowError::Checksum {
+            segment, expected, ..
+        } => {
+            assert_eq!(*segment, 0);
+            assert_eq!(expected, &log.segments()[0].sha224);
+        }
+        other => panic!("expected a checksum error, got {other}"),
+    }
+    assert!(err.to_string().contains("SHA-224"), "{err}");
+    assert!(
+        dir_snapshot(cache.path()).is_empty(),
+        "nothing kept from a bad download"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_server_split_is_detected_and_cache_kept() {
+    let cache = tempfile::tempdir().unwrap();
+    let a_dir = tempfile::tempdir().unwrap();
+    let a = SharedLog::open(a_dir.path()).unwrap();
+    a.append((1..=6).map(|n| issue(n, "original")).collect())
+        .await
+        .unwrap();
+    let a_url = serve(a.clone(), Duration::from_secs(1)).await;
+    let client = reqwest::Client::new();
+    follower::sync_with(&client, &a_url, cache.path(), &opts())
+        .await
+        .unwrap();
+    let before = dir_snapshot(cache.path());
+
+    // The leader rewrote history: same start, different tail, and now longer than ours.
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = SharedLog::open(b_dir.path()).unwrap();
+    b.append((1..=3).map(|n| issue(n, "original")).collect())
+        .await
+        .unwrap();
+    b.append((4..=12).map(|n| issue(n, "rewritten")).collect())
+        .await
+        .unwrap();
+    let b_url = serve(b.clone(), Duration::from_secs(1)).await;
+    let err = follower::sync_with(&client, &b_url, cache.path(), &opts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FollowError::Split { segment: 0, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        dir_snapshot(cache.path()),
+        before,
+        "split leaves the cache alone"
+    );
+
+    // A leader that lost mutations (shorter than what we have) is a split too.
+    let c_dir = tempfile::tempdir().unwrap();
+    let c = SharedLog::open(c_dir.path()).unwrap();
+    c.append((1..=4).map(|n| issue(n, "original")).collect())
+        .await
+        .unwrap();
+    let c_url = serve(c.clone(), Duration::from_secs(1)).await;
+    let err = follower::sync_with(&client, &c_url, cache.path(), &opts())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FollowError::Split { .. }), "{err}");
+    assert!(err.to_string().contains("history split"), "{err}");
+    assert_eq!(dir_snapshot(cache.path()), before);
+}
