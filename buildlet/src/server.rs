@@ -1,0 +1,709 @@
+//! The buildlet's HTTP handlers (spec §1.2, §1.3) as an axum [`Router`], the same in
+//! listen and reverse mode.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http::{header, HeaderMap, Method, StatusCode, Version};
+use tokio::sync::Notify;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::exec::{self, ProcessTable};
+use crate::listing::{self, LsOpts};
+use crate::paths::{is_root, rel_path};
+use crate::untar::{is_escape, untar, UntarError};
+use crate::workdir::WorkDir;
+use crate::PROTOCOL_VERSION;
+
+/// What `/halt` does to the machine once the buildlet has stopped its commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HaltAction {
+    /// End the buildlet process only (the default: never touches the machine).
+    #[default]
+    Exit,
+    /// Power the machine off (`/bin/halt -n -f -p`); only with an explicit flag.
+    PowerOff,
+    /// Reboot the machine.
+    Reboot,
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP Basic password (username ignored); `None` disables auth.
+    pub password: Option<String>,
+    /// Limit on a request body (`/write`, compressed `/writetgz`).
+    pub max_upload_bytes: u64,
+    /// Limit on the bytes a tarball may expand to.
+    pub max_untar_bytes: u64,
+    /// Server-side limit on one `/exec` (the seed has none).
+    pub exec_timeout: Option<Duration>,
+    /// Delay between answering `/halt` and halting (the seed's 1 s).
+    pub halt_delay: Duration,
+    pub halt_action: HaltAction,
+    /// Whether `POST /writetgz url=` may fetch (plain `http://` only).
+    pub allow_url_fetch: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            password: None,
+            max_upload_bytes: 4 << 30,
+            max_untar_bytes: 16 << 30,
+            exec_timeout: None,
+            halt_delay: Duration::from_secs(1),
+            halt_action: HaltAction::Exit,
+            allow_url_fetch: true,
+        }
+    }
+}
+
+/// A running buildlet: its work dir, settings and commands.
+pub struct Buildlet {
+    wd: Arc<WorkDir>,
+    cfg: Config,
+    processes: Arc<ProcessTable>,
+    base_env: Vec<String>,
+    halt: Notify,
+    halted: AtomicBool,
+}
+
+impl Buildlet {
+    /// Prepares a buildlet on `wd`. The environment of commands starts from this
+    /// process's, plus `WORKDIR` and `GOROOT_BOOTSTRAP=$WORKDIR/go1.4` (spec §1.3).
+    pub fn new(wd: WorkDir, cfg: Config) -> Arc<Self> {
+        let w = wd.path().display().to_string();
+        let mut env: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                Some(format!(
+                    "{}={}",
+                    k.into_string().ok()?,
+                    v.into_string().ok()?
+                ))
+            })
+            .collect();
+        env.push(format!("WORKDIR={w}"));
+        env.push(format!("GOROOT_BOOTSTRAP={w}/go1.4"));
+        Arc::new(Buildlet {
+            wd: Arc::new(wd),
+            cfg,
+            processes: Arc::default(),
+            base_env: exec::dedup_env(env),
+            halt: Notify::new(),
+            halted: AtomicBool::new(false),
+        })
+    }
+
+    pub fn work_dir(&self) -> &WorkDir {
+        &self.wd
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Resolves once `/halt` was requested (and its delay has passed). Running commands
+    /// have been killed by then.
+    pub async fn halted(&self) {
+        loop {
+            let n = self.halt.notified();
+            if self.halted.load(Ordering::SeqCst) {
+                return;
+            }
+            n.await;
+        }
+    }
+
+    /// Kills every running command's process group.
+    pub fn kill_all(&self) {
+        self.processes.kill_all();
+    }
+
+    /// The router with every endpoint.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let authed = Router::new()
+            .route("/writetgz", any(write_tgz))
+            .route("/write", any(write))
+            .route("/exec", any(exec_handler))
+            .route("/halt", any(halt))
+            .route("/tgz", any(tgz))
+            .route("/removeall", any(remove_all))
+            .route("/workdir", any(workdir))
+            .route("/status", any(status))
+            .route("/ls", any(ls))
+            .route("/connect-ssh", any(connect_ssh))
+            .route("/debug/goroutines", any(debug_goroutines))
+            .route("/debug/x", any(debug_x))
+            .route_layer(middleware::from_fn_with_state(
+                self.clone(),
+                require_password,
+            ));
+        Router::new()
+            .route("/", any(root))
+            .route("/healthz", any(|| async { "ok" }))
+            .merge(authed)
+            .fallback(|| async { text(StatusCode::NOT_FOUND, "404 page not found") })
+            .with_state(self.clone())
+    }
+}
+
+type St = State<Arc<Buildlet>>;
+
+/// A `text/plain` response like Go's `http.Error` (which appends a newline).
+fn text(status: StatusCode, msg: &str) -> Response {
+    let body = if status.is_success() {
+        msg.to_string()
+    } else {
+        format!("{msg}\n")
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn bad(msg: impl AsRef<str>) -> Response {
+    text(StatusCode::BAD_REQUEST, msg.as_ref())
+}
+
+fn require_method(req: &Request, ok: &[Method], msg: &str) -> Result<(), Response> {
+    if ok.contains(req.method()) {
+        Ok(())
+    } else {
+        Err(bad(msg))
+    }
+}
+
+async fn require_password(State(b): St, req: Request, next: Next) -> Response {
+    if let Some(want) = &b.cfg.password {
+        let got = basic_password(req.headers()).unwrap_or_default();
+        if !constant_time_eq(got.as_bytes(), want.as_bytes()) {
+            return text(StatusCode::FORBIDDEN, "invalid password");
+        }
+    }
+    next.run(req).await
+}
+
+/// The password of an HTTP Basic `Authorization` header (the username is ignored).
+fn basic_password(h: &HeaderMap) -> Option<String> {
+    let v = h.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    Some(s.split_once(':')?.1.to_string())
+}
+
+/// Compares without an early exit, so timing does not reveal the matching prefix.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Query parameters (repeatable).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(s: &[u8]) -> Self {
+        Form(form_urlencoded::parse(s).into_owned().collect())
+    }
+    fn query(req: &Request) -> Self {
+        Self::parse(req.uri().query().unwrap_or("").as_bytes())
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn all(&self, k: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    fn bool(&self, k: &str) -> bool {
+        matches!(
+            self.get(k),
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+        )
+    }
+}
+
+/// Reads an url-encoded request body (forms are small; 1 MiB cap).
+async fn post_form(req: Request) -> Result<Form, Response> {
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .map_err(|e| bad(format!("reading form body: {e}")))?;
+    Ok(Form::parse(&body))
+}
+
+async fn root(req: Request) -> Response {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64",
+        a => a,
+    };
+    let _ = req;
+    text(
+        StatusCode::OK,
+        &format!("buildlet running on {}-{arch}\n", std::env::consts::OS),
+    )
+}
+
+async fn status(req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
+        return r;
+    }
+    let body = format!("{{\"Version\":{PROTOCOL_VERSION}}}\n");
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn workdir(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
+        return r;
+    }
+    text(StatusCode::OK, &b.wd.path().display().to_string())
+}
+
+async fn halt(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
+        return r;
+    }
+    tracing::info!(delay = ?b.cfg.halt_delay, "halt requested");
+    let b2 = b.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(b2.cfg.halt_delay).await;
+        b2.kill_all();
+        b2.halted.store(true, Ordering::SeqCst);
+        b2.halt.notify_waiters();
+    });
+    StatusCode::OK.into_response()
+}
+
+async fn connect_ssh() -> Response {
+    bad("ssh is not supported by this buildlet")
+}
+
+async fn debug_goroutines(State(b): St) -> Response {
+    text(
+        StatusCode::OK,
+        &format!(
+            "running commands (pgid command):\n{}",
+            b.processes.describe()
+        ),
+    )
+}
+
+async fn debug_x(req: Request) -> Response {
+    let n = Form::query(&req)
+        .get("n")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    text(StatusCode::OK, &"X".repeat(n))
+}
+
+/// Request bodies are streamed into a blocking reader, counting bytes against the limit.
+fn body_reader(body: Body, limit: u64, over: Arc<AtomicBool>) -> impl io::Read {
+    let seen = AtomicU64::new(0);
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk: Bytes = chunk.map_err(io::Error::other)?;
+        if seen.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64 > limit {
+            over.store(true, Ordering::Relaxed);
+            return Err(io::Error::other(format!(
+                "request body larger than {limit} bytes"
+            )));
+        }
+        Ok(chunk)
+    });
+    SyncIoBridge::new(StreamReader::new(stream))
+}
+
+fn too_large(limit: u64) -> Response {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body larger than the limit of {limit} bytes"),
+    )
+}
+
+fn content_length(h: &HeaderMap) -> Option<u64> {
+    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+async fn write(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::PUT], "requires PUT method") {
+        return r;
+    }
+    let q = Form::query(&req);
+    let rel = match rel_path(q.get("path").unwrap_or(""), false) {
+        Ok(p) if !is_root(&p) => p,
+        Ok(_) => return bad("bad path: names the work directory itself"),
+        Err(e) => return bad(format!("bad path: {e}")),
+    };
+    let mode = match q.get("mode").unwrap_or("").parse::<u32>() {
+        // Go's os.FileMode: any type bit (the top 13 bits but setuid/setgid/sticky) is not a regular file.
+        Ok(m) if m & 0xfff8_0000 & !(0x0080_0000 | 0x0040_0000 | 0x0010_0000) == 0 => m & 0o777,
+        _ => {
+            return bad(format!(
+                "bad mode {:?}: want a decimal os.FileMode of a regular file",
+                q.get("mode").unwrap_or("")
+            ))
+        }
+    };
+    let limit = b.cfg.max_upload_bytes;
+    if content_length(req.headers()).is_some_and(|n| n > limit) {
+        return too_large(limit);
+    }
+    let over = Arc::new(AtomicBool::new(false));
+    let mut r = body_reader(req.into_body(), limit, over.clone());
+    let wd = b.wd.clone();
+    let res = tokio::task::spawn_blocking(move || -> io::Result<()> {
+        let mut f = wd.create_file(&rel)?;
+        io::copy(&mut r, f.file())?;
+        f.commit(mode, None)
+    })
+    .await
+    .expect("write task panicked");
+    match res {
+        Ok(()) => text(StatusCode::OK, "OK"),
+        Err(_) if over.load(Ordering::Relaxed) => too_large(limit),
+        Err(e) if is_escape(&e) => bad(format!("bad path: {e}")),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("write: {e}")),
+    }
+}
+
+async fn write_tgz(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(
+        &req,
+        &[Method::PUT, Method::POST],
+        "requires PUT or POST method",
+    ) {
+        return r;
+    }
+    let q = Form::query(&req);
+    let dir_param = q.get("dir").unwrap_or("").to_string();
+    let dir = match rel_path(&dir_param, true) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("bogus dir: {e}")),
+    };
+    let wd = b.wd.clone();
+    let d = dir.clone();
+    match tokio::task::spawn_blocking(move || wd.create_dir_all(&d))
+        .await
+        .expect("mkdir task panicked")
+    {
+        Ok(()) => {}
+        Err(e) if is_escape(&e) => return bad(format!("bogus dir: {e}")),
+        Err(e) => {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("mkdir of base: {e}"),
+            )
+        }
+    }
+    let limit = b.cfg.max_upload_bytes;
+    let body = if req.method() == Method::POST {
+        let form = match post_form(req).await {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let Some(url) = form.get("url").or(q.get("url")).map(str::to_string) else {
+            return bad("missing url POST param");
+        };
+        if dir_param == "go1.4"
+            && b.wd
+                .dir()
+                .symlink_metadata("go1.4")
+                .is_ok_and(|m| m.is_dir())
+        {
+            let entries =
+                b.wd.dir()
+                    .read_dir("go1.4")
+                    .map(|mut r| r.next().is_some())
+                    .unwrap_or(false);
+            if entries {
+                return text(StatusCode::OK, "SKIP");
+            }
+        }
+        if !b.cfg.allow_url_fetch {
+            return text(
+                StatusCode::FORBIDDEN,
+                "fetching URLs is disabled on this buildlet",
+            );
+        }
+        match crate::fetch::get(&url).await {
+            Ok(body) => body,
+            Err(e) => {
+                return text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("fetching {url}: {e}"),
+                )
+            }
+        }
+    } else {
+        if content_length(req.headers()).is_some_and(|n| n > limit) {
+            return too_large(limit);
+        }
+        req.into_body()
+    };
+    let over = Arc::new(AtomicBool::new(false));
+    let r = body_reader(body, limit, over.clone());
+    let wd = b.wd.clone();
+    let max = b.cfg.max_untar_bytes;
+    let t0 = Instant::now();
+    let res = tokio::task::spawn_blocking(move || untar(&wd, &dir, r, max))
+        .await
+        .expect("untar task panicked");
+    match res {
+        Ok(st) => {
+            tracing::info!(files = st.files, dirs = st.dirs, bytes = st.bytes, elapsed = ?t0.elapsed(), "extracted tarball");
+            text(StatusCode::OK, "OK")
+        }
+        Err(_) if over.load(Ordering::Relaxed) => too_large(limit),
+        Err(e @ UntarError::TooLarge { .. }) => text(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
+        Err(e) if e.is_server_error() => text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+async fn remove_all(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
+        return r;
+    }
+    let q = Form::query(&req);
+    let mut paths = match post_form(req).await {
+        Ok(f) => f.all("path"),
+        Err(r) => return r,
+    };
+    paths.extend(q.all("path"));
+    if paths.is_empty() {
+        return bad("requires 'path' parameter");
+    }
+    let mut rels = Vec::new();
+    for p in &paths {
+        match rel_path(p, false) {
+            Ok(r) => rels.push(r),
+            Err(e) => return bad(format!("bad 'path' parameter {p:?}: {e}")),
+        }
+    }
+    let wd = b.wd.clone();
+    let res = tokio::task::spawn_blocking(move || rels.iter().try_for_each(|r| wd.remove_all(r)))
+        .await
+        .expect("removeall task panicked");
+    match res {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) if is_escape(&e) => bad(format!("bad 'path' parameter: {e}")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("removeall: {e}"),
+        ),
+    }
+}
+
+/// Opens a `dir` parameter (relative, may be empty) as a confined directory.
+async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Response> {
+    let rel = rel_path(dir, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
+    let wd = b.wd.clone();
+    tokio::task::spawn_blocking(move || wd.open_dir(&rel))
+        .await
+        .expect("open task panicked")
+        .map_err(|e| bad(format!("bogus dir {dir:?}: {e}")))
+}
+
+async fn ls(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
+        return r;
+    }
+    let q = Form::query(&req);
+    let dir = match open_dir_param(&b, q.get("dir").unwrap_or("")).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let opts = LsOpts {
+        recursive: q.bool("recursive"),
+        digest: q.bool("digest"),
+        skip: q
+            .all("skip")
+            .into_iter()
+            .map(|s| s.trim_matches('/').to_string())
+            .collect::<HashSet<_>>(),
+    };
+    let res = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        listing::ls(&dir, &opts, &mut out).map(|_| out)
+    })
+    .await
+    .expect("ls task panicked");
+    match res {
+        Ok(out) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out).into_response(),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Walk error: {e}"),
+        ),
+    }
+}
+
+async fn tgz(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
+        return r;
+    }
+    let q = Form::query(&req);
+    let dir = match open_dir_param(&b, q.get("dir").unwrap_or("")).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let (tx, body) = crate::body::ChannelBody::new(8);
+    tokio::task::spawn_blocking(move || {
+        let w = std::io::BufWriter::with_capacity(64 << 10, crate::body::ChannelWriter(tx.clone()));
+        let gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+        let res = listing::tar_dir(&dir, gz);
+        if let Err(e) = res {
+            tracing::warn!("/tgz walk failed: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-compressed")],
+        Body::new(body),
+    )
+        .into_response()
+}
+
+async fn exec_handler(State(b): St, req: Request) -> Response {
+    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
+        return r;
+    }
+    if req.version() < Version::HTTP_11 {
+        return bad("HTTP/1.1 or higher required");
+    }
+    let q = Form::query(&req);
+    let form = match post_form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    // FormValue semantics: the body wins over the query.
+    let value = |k: &str| form.get(k).or(q.get(k)).unwrap_or("").to_string();
+    let cmd = match build_command(
+        &b,
+        &value("cmd"),
+        &value("mode"),
+        &value("dir"),
+        &form,
+        value("debug"),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let body = exec::start(cmd, b.processes.clone());
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::TRAILER, exec::PROCESS_STATE)
+        .body(Body::new(body))
+        .expect("valid response")
+}
+
+async fn build_command(
+    b: &Buildlet,
+    cmd: &str,
+    mode: &str,
+    dir: &str,
+    form: &Form,
+    debug: String,
+) -> Result<exec::Command, Response> {
+    let wd = b.wd.path().to_path_buf();
+    let sys = match mode {
+        "" => false,
+        "sys" => true,
+        m => return Err(bad(format!("unknown mode {m:?}; want \"sys\" or empty"))),
+    };
+    let (program, default_dir) = if sys {
+        if cmd.is_empty() {
+            return Err(bad("requires 'cmd' parameter"));
+        }
+        let path = std::env::var_os("PATH");
+        (exec::look_path(cmd, path.as_ref()), PathBuf::from("."))
+    } else {
+        let rel = match rel_path(cmd, false) {
+            Ok(r) if !is_root(&r) => r,
+            _ => return Err(bad("requires 'cmd' parameter")),
+        };
+        check_inside(b, &rel, "cmd").await?;
+        let parent = rel
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty());
+        (wd.join(&rel), parent.unwrap_or_else(|| PathBuf::from(".")))
+    };
+    let dir_rel = if dir.is_empty() {
+        default_dir
+    } else {
+        rel_path(dir, false).map_err(|e| bad(format!("bad 'dir' parameter: {e}")))?
+    };
+    check_inside(b, &dir_rel, "dir").await?;
+    let mut env = b.base_env.clone();
+    env.extend(form.all("env"));
+    let env = exec::set_path_env(
+        exec::dedup_env(env),
+        &form.all("path"),
+        &wd.display().to_string(),
+    );
+    Ok(exec::Command {
+        program,
+        args: form.all("cmdArg"),
+        dir: if is_root(&dir_rel) {
+            wd
+        } else {
+            wd.join(dir_rel)
+        },
+        env,
+        debug: matches!(debug.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
+        timeout: b.cfg.exec_timeout,
+    })
+}
+
+/// Refuses a path that resolves (through symlinks) outside the work dir. A path that
+/// does not exist is left for the start of the command to report, as Go does.
+async fn check_inside(b: &Buildlet, rel: &Path, what: &str) -> Result<(), Response> {
+    let wd = b.wd.clone();
+    let r = rel.to_path_buf();
+    let res = tokio::task::spawn_blocking(move || wd.dir().metadata(&r))
+        .await
+        .expect("stat task panicked");
+    match res {
+        Err(e) if is_escape(&e) => Err(bad(format!(
+            "bad '{what}' parameter {:?}: {e}",
+            rel.display()
+        ))),
+        _ => Ok(()),
+    }
+}
