@@ -135,6 +135,8 @@ pub struct RecordRef<'a> {
     pub path: &'a Path,
     /// The payload: an encoded `maintpb.Mutation`.
     pub data: &'a [u8],
+    /// Offset just past this record in its segment (where the next record starts).
+    pub end: u64,
 }
 
 impl RecordRef<'_> {
@@ -501,6 +503,7 @@ impl DiskLog {
                     },
                     path: &seg.path,
                     data: rec.data,
+                    end: rec.end(),
                 })?;
             }
         }

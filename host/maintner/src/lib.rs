@@ -8,10 +8,33 @@
 //! - [`maintpb`]: the `maintpb.Mutation` protobuf schema (spec §2).
 //! - [`reclog`]: the `REC@<hexoff>+<hexlen>=` record framing (spec §1.1).
 //! - [`disklog`]: the segmented, SHA-224-checked log in a data directory (spec §1.3).
+//! - [`Corpus`]: the model — [`github`], [`gerrit`] (with [`notedb`] parsing and
+//!   [`votes`]), [`git`] — built only by [`Corpus::apply`].
+//! - [`trywork`]: changes waiting for trybots, kept incrementally (spec §5).
+//! - [`query`]: indexed queries returning owned, serializable records (for plugins).
 
+pub mod bench;
+pub mod corpus;
 pub mod disklog;
+pub mod dump;
+pub mod fxhash;
+pub mod gerrit;
+pub mod git;
+pub mod github;
+pub mod intern;
+pub mod issuerefs;
 pub mod maintpb;
+pub mod notedb;
+pub mod query;
 pub mod reclog;
+pub mod stats;
+pub mod time;
+pub mod trywork;
+pub mod votes;
 
-pub use disklog::{verify, DiskLog, LogError, RecordPos, SegmentInfo, SyncPolicy};
+pub use corpus::{Applied, Corpus};
+pub use disklog::{verify, DiskLog, LogError, RecordPos, SegmentInfo, SyncPolicy, VerifyReport};
 pub use maintpb::Mutation;
+pub use stats::Stats;
+pub use trywork::TryWork;
+pub use votes::{CopyRule, VoteConfig};

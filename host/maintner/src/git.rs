@@ -1,0 +1,352 @@
+//! The git part of the corpus (spec §3.3): commits with parents, author and committer,
+//! message and changed files, indexed by hash.
+
+use std::fmt;
+
+use crate::fxhash::FxHashMap;
+use crate::intern::{Interner, Sym};
+use crate::maintpb;
+use crate::time::Time;
+
+/// A git object name, 20 bytes (hex only at the edges).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GitHash(pub [u8; 20]);
+
+impl GitHash {
+    /// Parses a full 40-digit lowercase or uppercase hex hash.
+    pub fn parse(hex40: &str) -> Option<GitHash> {
+        let mut out = [0u8; 20];
+        if hex40.len() != 40 {
+            return None;
+        }
+        hex::decode_to_slice(hex40, &mut out).ok()?;
+        Some(GitHash(out))
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for GitHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
+
+impl fmt::Debug for GitHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GitHash({})", self.hex())
+    }
+}
+
+/// Index of a commit in [`Git`]'s table; stable for the corpus's lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommitId(pub(crate) u32);
+
+/// One line of `git diff-tree --numstat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: Sym,
+    pub added: u32,
+    pub deleted: u32,
+    pub binary: bool,
+}
+
+/// A git commit. Parents seen before their own commit are placeholders
+/// (`placeholder == true`) until it arrives; the slot is then filled in place so earlier
+/// references stay valid.
+#[derive(Clone, Debug, Default)]
+pub struct GitCommit {
+    pub hash: GitHash,
+    pub tree: GitHash,
+    pub parents: Box<[CommitId]>,
+    /// `Name <email>`, interned.
+    pub author: Sym,
+    pub author_time: Time,
+    /// Offset east of UTC in minutes, from the `±hhmm` of the header.
+    pub author_tz: i16,
+    pub committer: Sym,
+    pub commit_time: Time,
+    pub committer_tz: i16,
+    pub msg: Box<str>,
+    pub files: Box<[FileChange]>,
+    pub placeholder: bool,
+}
+
+impl GitCommit {
+    /// The trimmed first line of the message.
+    pub fn summary(&self) -> &str {
+        self.msg.lines().next().unwrap_or("").trim()
+    }
+}
+
+/// The name part of `Name <email>`.
+pub fn person_name(person: &str) -> &str {
+    person.split('<').next().unwrap_or("").trim()
+}
+
+/// The email part of `Name <email>`.
+pub fn person_email(person: &str) -> &str {
+    match (person.find('<'), person.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &person[a + 1..b],
+        _ => "",
+    }
+}
+
+/// All commits the corpus knows, from git and Gerrit mutations alike.
+#[derive(Default)]
+pub struct Git {
+    commits: Vec<GitCommit>,
+    by_hash: FxHashMap<GitHash, CommitId>,
+    placeholders: usize,
+}
+
+/// Why a `maintpb.GitCommit` was not indexed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    #[error("bad sha1 {0:?}: want 40 hex digits")]
+    BadSha1(String),
+    #[error("commit {0}: raw object is not UTF-8")]
+    NotUtf8(String),
+}
+
+impl Git {
+    pub fn get(&self, id: CommitId) -> &GitCommit {
+        &self.commits[id.0 as usize]
+    }
+
+    pub fn lookup(&self, hash: &GitHash) -> Option<CommitId> {
+        self.by_hash.get(hash).copied()
+    }
+
+    /// The commit with this hash if it is known and not just a placeholder.
+    pub fn commit(&self, hash: &GitHash) -> Option<&GitCommit> {
+        self.lookup(hash)
+            .map(|id| self.get(id))
+            .filter(|c| !c.placeholder)
+    }
+
+    /// Number of real (non-placeholder) commits.
+    pub fn len(&self) -> usize {
+        self.commits.len() - self.placeholders
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn placeholders(&self) -> usize {
+        self.placeholders
+    }
+
+    /// Every real commit, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (CommitId, &GitCommit)> {
+        self.commits
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.placeholder)
+            .map(|(i, c)| (CommitId(i as u32), c))
+    }
+
+    fn id_or_placeholder(&mut self, hash: GitHash) -> CommitId {
+        if let Some(id) = self.lookup(&hash) {
+            return id;
+        }
+        let id = CommitId(self.commits.len() as u32);
+        self.commits.push(GitCommit {
+            hash,
+            placeholder: true,
+            ..Default::default()
+        });
+        self.placeholders += 1;
+        self.by_hash.insert(hash, id);
+        id
+    }
+
+    /// Indexes a commit (spec §3.3 `processGitCommit`). A commit seen again replaces what
+    /// was known (the raw object is the same; a later diff-tree may add files).
+    pub fn add(
+        &mut self,
+        pb: &maintpb::GitCommit,
+        strings: &mut Interner,
+    ) -> Result<CommitId, CommitError> {
+        let hash = GitHash::parse(&pb.sha1).ok_or_else(|| CommitError::BadSha1(pb.sha1.clone()))?;
+        let raw =
+            std::str::from_utf8(&pb.raw).map_err(|_| CommitError::NotUtf8(pb.sha1.clone()))?;
+        let id = self.id_or_placeholder(hash);
+        let files = pb
+            .diff_tree
+            .as_ref()
+            .map(|dt| {
+                dt.file
+                    .iter()
+                    .map(|f| FileChange {
+                        path: strings.intern(&f.file),
+                        added: f.added.clamp(0, u32::MAX as i64) as u32,
+                        deleted: f.deleted.clamp(0, u32::MAX as i64) as u32,
+                        binary: f.binary,
+                    })
+                    .collect::<Box<[_]>>()
+            })
+            .unwrap_or_default();
+        if raw.is_empty() {
+            // Only more information about a commit we may already have.
+            if !files.is_empty() {
+                self.commits[id.0 as usize].files = files;
+            }
+            return Ok(id);
+        }
+        let mut c = parse_raw_commit(hash, raw, strings, |h| self.id_or_placeholder(h));
+        c.files = files;
+        let slot = &mut self.commits[id.0 as usize];
+        if slot.placeholder {
+            self.placeholders -= 1;
+        }
+        *slot = c;
+        Ok(id)
+    }
+
+    /// Is `ancestor` reachable from `commit` through parents (a commit is not its own
+    /// ancestor)? Placeholders end a path.
+    pub fn has_ancestor(&self, commit: CommitId, ancestor: CommitId) -> bool {
+        let mut seen = crate::fxhash::FxHashSet::default();
+        let mut stack: Vec<CommitId> = self.get(commit).parents.to_vec();
+        while let Some(c) = stack.pop() {
+            if c == ancestor {
+                return true;
+            }
+            if seen.insert(c) {
+                stack.extend_from_slice(&self.get(c).parents);
+            }
+        }
+        false
+    }
+}
+
+/// Parses the output of `git cat-file commit`: header lines, a blank line, the message.
+fn parse_raw_commit(
+    hash: GitHash,
+    raw: &str,
+    strings: &mut Interner,
+    mut parent: impl FnMut(GitHash) -> CommitId,
+) -> GitCommit {
+    let (header, msg) = raw.split_once("\n\n").unwrap_or((raw, ""));
+    let mut c = GitCommit {
+        hash,
+        msg: msg.into(),
+        ..Default::default()
+    };
+    let mut parents = Vec::with_capacity(1);
+    for line in header.lines() {
+        let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match key {
+            "tree" => c.tree = GitHash::parse(rest).unwrap_or_default(),
+            "parent" => match GitHash::parse(rest) {
+                Some(h) => parents.push(parent(h)),
+                None => tracing::warn!(commit = %hash, line, "bad parent line"),
+            },
+            "author" | "committer" => {
+                let Some((person, time, tz)) = parse_person(rest) else {
+                    tracing::warn!(commit = %hash, line, "bad person line");
+                    continue;
+                };
+                let person = strings.intern(person);
+                if key == "author" {
+                    (c.author, c.author_time, c.author_tz) = (person, time, tz);
+                } else {
+                    (c.committer, c.commit_time, c.committer_tz) = (person, time, tz);
+                }
+            }
+            // Signatures (and their continuation lines), encodings and hg ids carry
+            // nothing the corpus uses.
+            "" | "gpgsig" | "gpgsig-sha256" | "mergetag" | "encoding" | "golang-hg" => {}
+            _ if line.starts_with(' ') => {}
+            _ => tracing::debug!(commit = %hash, line, "unknown commit header line"),
+        }
+    }
+    c.parents = parents.into_boxed_slice();
+    c
+}
+
+/// Parses `Name <email> <unixsecs> <±hhmm>` by cutting at the last two spaces.
+pub fn parse_person(s: &str) -> Option<(&str, Time, i16)> {
+    let (rest, tz) = s.rsplit_once(' ')?;
+    let (person, secs) = rest.rsplit_once(' ')?;
+    let secs: i64 = secs.parse().ok()?;
+    let sign = match tz.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let hhmm: i16 = tz.get(1..5)?.parse().ok()?;
+    Some((
+        person,
+        Time::from_unix(secs),
+        sign * (hhmm / 100 * 60 + hhmm % 100),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_person_like_go() {
+        // TestParsePerson.
+        let (p, t, tz) = parse_person("Foo Bar <foo@bar.com> 1257894000 -0800").unwrap();
+        assert_eq!(p, "Foo Bar <foo@bar.com>");
+        assert_eq!(t, Time::from_unix(1257894000));
+        assert_eq!(tz, -480);
+        assert_eq!(person_email(p), "foo@bar.com");
+        assert_eq!(person_name(p), "Foo Bar");
+        assert_eq!(parse_person("x 12 +0530").unwrap().2, 330);
+        assert!(parse_person("nobody").is_none());
+    }
+
+    #[test]
+    fn people_are_interned_and_placeholders_filled_in_place() {
+        let mut strings = Interner::default();
+        let mut git = Git::default();
+        let child = maintpb::GitCommit {
+            sha1: "b".repeat(40),
+            raw: format!(
+                "tree {t}\nparent {p}\nauthor A <a@x> 10 +0000\ncommitter A <a@x> 11 +0000\n\nchild\n",
+                t = "1".repeat(40),
+                p = "a".repeat(40)
+            )
+            .into_bytes(),
+            diff_tree: None,
+        };
+        let cid = git.add(&child, &mut strings).unwrap();
+        assert_eq!(git.len(), 1);
+        assert_eq!(git.placeholders(), 1);
+        let parent_id = git.get(cid).parents[0];
+        assert!(git.get(parent_id).placeholder);
+        let parent = maintpb::GitCommit {
+            sha1: "a".repeat(40),
+            raw: b"tree 1111111111111111111111111111111111111111\nauthor A <a@x> 5 +0000\ncommitter A <a@x> 6 +0000\n\nroot\n".to_vec(),
+            diff_tree: None,
+        };
+        assert_eq!(git.add(&parent, &mut strings).unwrap(), parent_id);
+        assert_eq!(git.placeholders(), 0);
+        assert_eq!(git.get(parent_id).summary(), "root");
+        assert_eq!(git.get(cid).author, git.get(parent_id).author);
+        assert!(git.has_ancestor(cid, parent_id));
+        assert!(!git.has_ancestor(parent_id, cid));
+        assert!(!git.has_ancestor(cid, cid));
+    }
+
+    #[test]
+    fn bad_sha1_is_an_error() {
+        let mut git = Git::default();
+        let pb = maintpb::GitCommit {
+            sha1: "abc".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            git.add(&pb, &mut Interner::default()),
+            Err(CommitError::BadSha1("abc".into()))
+        );
+    }
+}
