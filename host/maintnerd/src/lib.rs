@@ -7,9 +7,13 @@
 //! - the log server (`/maintner/logs`, spec §1.4) and a follower (spec §1.5);
 //! - the `corpus` CLI subcommands and the [`Maintnerd`] service the `xb serve` binary runs.
 
+pub mod fakegithub;
 pub mod fixture;
 pub mod follower;
 pub mod git;
 pub mod github;
+pub mod ingest;
 pub mod logserver;
 pub mod store;
+pub mod view;
+pub mod webhook;

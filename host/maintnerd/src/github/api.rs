@@ -92,6 +92,11 @@ impl GitHubClient {
         &self.base
     }
 
+    /// Drops the cached answer of `url`, so its next conditional GET is a full one.
+    pub fn forget(&self, url: &str) {
+        self.etags.lock().unwrap().remove(url);
+    }
+
     pub fn rate_limit(&self) -> RateLimit {
         *self.rate.lock().unwrap()
     }
