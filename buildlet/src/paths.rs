@@ -15,6 +15,8 @@ pub enum PathError {
     Absolute(String),
     #[error("path {0:?} contains a '..' component")]
     DotDot(String),
+    #[error("path {0}")]
+    Symlink(String),
     #[error("path {0:?} contains a NUL byte")]
     Nul(String),
 }

@@ -378,6 +378,9 @@ async fn write(State(b): St, req: Request) -> Response {
             ))
         }
     };
+    if let Some(msg) = b.wd.symlink_escape(&rel, false) {
+        return bad(format!("bad path: {msg}"));
+    }
     let limit = b.cfg.max_upload_bytes;
     if content_length(req.headers()).is_some_and(|n| n > limit) {
         return too_large(limit);
@@ -414,6 +417,9 @@ async fn write_tgz(State(b): St, req: Request) -> Response {
         Ok(d) => d,
         Err(e) => return bad(format!("bogus dir: {e}")),
     };
+    if let Some(msg) = b.wd.symlink_escape(&dir, true) {
+        return bad(format!("bogus dir: {msg}"));
+    }
     let wd = b.wd.clone();
     let d = dir.clone();
     match tokio::task::spawn_blocking(move || wd.create_dir_all(&d))
@@ -513,6 +519,11 @@ async fn remove_all(State(b): St, req: Request) -> Response {
             Ok(r) => rels.push(r),
             Err(e) => return bad(format!("bad 'path' parameter {p:?}: {e}")),
         }
+        if let Some(msg) =
+            b.wd.symlink_escape(rels.last().expect("just pushed"), false)
+        {
+            return bad(format!("bad 'path' parameter: {msg}"));
+        }
     }
     let wd = b.wd.clone();
     let res = tokio::task::spawn_blocking(move || rels.iter().try_for_each(|r| wd.remove_all(r)))
@@ -531,6 +542,9 @@ async fn remove_all(State(b): St, req: Request) -> Response {
 /// Opens a `dir` parameter (relative, may be empty) as a confined directory.
 async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Response> {
     let rel = rel_path(dir, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
+    if let Some(msg) = b.wd.symlink_escape(&rel, true) {
+        return Err(bad(format!("bogus dir: {msg}")));
+    }
     let wd = b.wd.clone();
     tokio::task::spawn_blocking(move || wd.open_dir(&rel))
         .await
@@ -694,6 +708,9 @@ async fn build_command(
 /// Refuses a path that resolves (through symlinks) outside the work dir. A path that
 /// does not exist is left for the start of the command to report, as Go does.
 async fn check_inside(b: &Buildlet, rel: &Path, what: &str) -> Result<(), Response> {
+    if let Some(msg) = b.wd.symlink_escape(rel, true) {
+        return Err(bad(format!("bad '{what}' parameter: {msg}")));
+    }
     let wd = b.wd.clone();
     let r = rel.to_path_buf();
     let res = tokio::task::spawn_blocking(move || wd.dir().metadata(&r))

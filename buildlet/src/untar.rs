@@ -104,6 +104,13 @@ pub fn untar(
             source,
         })?;
         let dest = base.join(&rel);
+        if let Some(msg) = wd.symlink_escape(&dest, kind == EntryType::Directory) {
+            return Err(UntarError::BadName {
+                index,
+                name,
+                source: PathError::Symlink(msg),
+            });
+        }
         let werr = |source| UntarError::Write {
             index,
             name: name.clone(),

@@ -51,6 +51,40 @@ impl WorkDir {
         }
     }
 
+    /// Finds a symlink on the way to `rel` that leads outside the work dir (checking the
+    /// last component too when `include_last`). cap-std would refuse to go through it
+    /// anyway; this only turns its refusal into a message that says which link.
+    pub fn symlink_escape(&self, rel: &Path, include_last: bool) -> Option<String> {
+        let comps: Vec<_> = rel.components().collect();
+        let n = if include_last {
+            comps.len()
+        } else {
+            comps.len().saturating_sub(1)
+        };
+        let mut prefix = PathBuf::new();
+        for c in &comps[..n] {
+            prefix.push(c);
+            match self.dir.symlink_metadata(&prefix) {
+                Ok(md) if md.is_symlink() => {
+                    if let Err(e) = self.dir.metadata(&prefix) {
+                        if e.kind() != io::ErrorKind::NotFound {
+                            let target = self.dir.read_link_contents(&prefix).unwrap_or_default();
+                            return Some(format!(
+                                "{:?} goes through symlink {:?} -> {:?}, which leads outside the work directory",
+                                rel.display().to_string(),
+                                prefix.display().to_string(),
+                                target.display().to_string()
+                            ));
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
     /// `mkdir -p` inside the work dir.
     pub fn create_dir_all(&self, rel: &Path) -> io::Result<()> {
         if is_root(rel) {

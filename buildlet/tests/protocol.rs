@@ -340,12 +340,19 @@ async fn exec_ok_failure_args_env_path_and_debug() {
     let mut out = Vec::new();
     let opts = ExecOpts {
         system_level: true,
-        args: vec!["-c".into(), "echo \"[${PATH-unset}]\"".into()],
         path: Some(vec![]),
+        extra_env: vec!["MARK=1".into()],
         ..Default::default()
     };
-    h.client.exec("/bin/sh", &opts, &mut out).await.unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), "[unset]\n");
+    h.client
+        .exec("/usr/bin/env", &opts, &mut out)
+        .await
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("MARK=1\n") && !out.lines().any(|l| l.starts_with("PATH=")),
+        "{out}"
+    );
     let e = h
         .client
         .exec("nope", &ExecOpts::default(), &mut Vec::new())
