@@ -576,7 +576,12 @@ fn open_patch_sets(first: i32, tip: &str, tip_time: i64, s: &mut String) -> Vec<
             );
             let _ = writeln!(s, "from {tip}");
             let _ = writeln!(s, "M 100644 inline try/{number}.txt");
-            data(s, &format!("change {number} patch set {ps}\n"));
+            // Each patch set changes more lines than the last: a real code change, so
+            // the trybot votes are not copied (Gerrit's copyAllScoresIfNoChange).
+            let lines: String = (1..=ps)
+                .map(|l| format!("change {number} line {l}\n"))
+                .collect();
+            data(s, &lines);
             s.push('\n');
         }
         changes.push(FixtureChange {

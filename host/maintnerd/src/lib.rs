@@ -12,6 +12,7 @@ pub mod fixture;
 pub mod follower;
 pub mod git;
 pub mod github;
+pub mod gitpoll;
 pub mod ingest;
 pub mod logserver;
 pub mod store;
