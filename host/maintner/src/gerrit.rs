@@ -285,6 +285,15 @@ fn parse_change_ref(r: &str) -> Option<(i32, i32)> {
     parts.next().is_none().then_some((cl, ver))
 }
 
+/// The `Change-Id:` of a commit message (Go's `ChangeID`): only an `I` followed by 40 hex
+/// digits counts.
+pub fn change_id_from_msg(msg: &str) -> Option<&str> {
+    msg.lines().rev().find_map(|l| {
+        let id = l.strip_prefix("Change-Id: ")?.trim();
+        (id.len() == 41 && id.starts_with('I')).then_some(id)
+    })
+}
+
 /// Go's `Gerrit.Project` normalisation: drop a scheme, `X-review.googlesource.com` →
 /// `X.googlesource.com`.
 pub fn normalize_server(server: &str) -> String {
@@ -786,6 +795,17 @@ mod tests {
             None
         );
         assert_eq!(parse_change_ref("refs/heads/master"), None);
+    }
+
+    #[test]
+    fn change_id_like_go() {
+        let msg = "x: y\n\nChange-Id: I7d38f34bd4b2ef2ad8a6e6a0bc0fb5d2c4f0a8b1\n";
+        assert_eq!(
+            change_id_from_msg(msg),
+            Some("I7d38f34bd4b2ef2ad8a6e6a0bc0fb5d2c4f0a8b1")
+        );
+        assert_eq!(change_id_from_msg("x: y\n\nChange-Id: Ishort\n"), None);
+        assert_eq!(change_id_from_msg("no id"), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod notedb;
 pub mod query;
 pub mod reclog;
 pub mod stats;
+pub mod synth;
 pub mod time;
 pub mod trywork;
 pub mod votes;

@@ -82,3 +82,63 @@ impl TryWorkIndex {
         self.waiting.iter().copied()
     }
 }
+
+impl crate::Corpus {
+    /// The changes waiting for trybots, sorted by commit (as Go's `GoFindTryWork`).
+    /// Reads the incrementally maintained set; nothing is rescanned.
+    pub fn try_work(&self) -> Vec<TryWork> {
+        let (st, git) = (&self.strings, &self.git);
+        let mut out: Vec<TryWork> = self
+            .try_work
+            .iter()
+            .filter_map(|(pid, n)| {
+                let p = self.gerrit.project(pid);
+                let cl = p.cls.get(&n)?;
+                let commit = cl.current_commit(git)?;
+                let project = p.short_name(st).to_owned();
+                let server = p.server(st).to_owned();
+                let (go_commit, go_branch) = if project == "go" {
+                    (vec![], vec![])
+                } else {
+                    // Subrepos test against Go's master (Go's TODO for release branches
+                    // stays a TODO: the supported releases come from the Go repo's refs).
+                    self.gerrit
+                        .find(st, &format!("{server}/go"))
+                        .and_then(|g| self.gerrit.project(g).git_ref(st, "refs/heads/master"))
+                        .map_or((vec![], vec![]), |h| {
+                            (vec![h.hex()], vec!["master".to_owned()])
+                        })
+                };
+                let author_email = cl
+                    .ref_versions
+                    .first()
+                    .filter(|v| v.0 == 1)
+                    .map(|v| git.get(v.1))
+                    .or_else(|| cl.patch_set(1).and_then(|p| git.commit(&p.commit?)))
+                    .map(|c| crate::git::person_email(st.resolve(c.author)).to_owned())
+                    .unwrap_or_default();
+                Some(TryWork {
+                    server,
+                    project,
+                    branch: st.resolve(cl.branch).to_owned(),
+                    change_id: match st.resolve(cl.change_id) {
+                        "" => git
+                            .commit(&commit)
+                            .and_then(|c| crate::gerrit::change_id_from_msg(&c.msg))
+                            .unwrap_or_default()
+                            .to_owned(),
+                        id => id.to_owned(),
+                    },
+                    cl: cl.number,
+                    version: cl.version(),
+                    commit: commit.hex(),
+                    go_commit,
+                    go_branch,
+                    author_email,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.commit.cmp(&b.commit));
+        out
+    }
+}
