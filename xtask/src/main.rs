@@ -1,1 +1,82 @@
-fn main() {}
+//! Developer entry points, so that one command does everything a fresh machine needs:
+//!
+//! - `cargo xtask plugins` — add the wasm32-wasip2 target if missing, build the guest
+//!   plugins in `plugins/` (release: small, fast components).
+//! - `cargo xtask serve [ARGS]` — plugins, then `xb serve ARGS` with embedded defaults.
+//! - `cargo xtask test [ARGS]` — plugins, then `cargo test --workspace ARGS`.
+//! - `cargo xtask ci` — test, then `cargo fmt --check` and clippy with `-D warnings`
+//!   over both workspaces.
+
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let result = match cmd {
+        "plugins" => plugins(),
+        "serve" => plugins().and_then(|_| cargo(&root(), &[&["run", "-p", "xb", "--", "serve"], strs(rest).as_slice()].concat())),
+        "test" => plugins().and_then(|_| cargo(&root(), &[&["test", "--workspace"], strs(rest).as_slice()].concat())),
+        "ci" => ci(),
+        _ => {
+            eprintln!("usage: cargo xtask plugins | serve [ARGS] | test [ARGS] | ci");
+            exit(2)
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask {cmd}: {e}");
+        exit(1);
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+fn plugins() -> Result<(), String> {
+    ensure_target()?;
+    cargo(&root().join("plugins"), &["build", "--release", "--target", TARGET])
+}
+
+fn ci() -> Result<(), String> {
+    plugins()?;
+    let root = root();
+    cargo(&root, &["test", "--workspace"])?;
+    cargo(&root, &["fmt", "--all", "--check"])?;
+    cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let plugins = root.join("plugins");
+    cargo(&plugins, &["fmt", "--all", "--check"])?;
+    cargo(&plugins, &["clippy", "--release", "--target", TARGET, "--", "-D", "warnings"])
+}
+
+/// rustup knows whether the target's standard library is installed.
+fn ensure_target() -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("running rustup: {e}"))?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", TARGET]))
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).current_dir(dir).args(args))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}

@@ -1,0 +1,191 @@
+//! Typed calls into a plugin version, one method per export of its world. Each call
+//! runs on a fresh instance under the handle's limits.
+
+use crate::bindings::devapp as dv;
+use crate::error::{Error, Fault, Result};
+use crate::plugin::{Description, Kind, KindPre, PluginVersion};
+use crate::runtime::{CallOptions, CallReport, Runtime};
+use std::cell::Cell;
+use std::sync::Arc;
+
+pub use crate::bindings::builders::exports::xbuild::platform::builder_config::{
+    BuildPlan, Builder, HostType, PoolKind, RepoRule, Step, Work,
+};
+pub use crate::bindings::dashboard::exports::xbuild::platform::render::{Request, Response};
+pub use crate::bindings::gopherbot::exports::xbuild::platform::bot::{Action, ActionKind, CloseReason, NewIssue, Rule};
+pub use crate::bindings::scheduler::exports::xbuild::platform::scheduling::{Capacity, QueuedWork};
+pub use crate::bindings::types::{ChangeRef, EnvVar, IssueRef, WorkKind};
+
+/// A version of a plugin ready to be called. It borrows the version: a call made
+/// through it finishes on that version even if the registry swaps meanwhile.
+pub struct Plugin<'a> {
+    rt: &'a Runtime,
+    version: &'a PluginVersion,
+    opts: CallOptions,
+    last: Cell<Option<CallReport>>,
+}
+
+/// An owned reference to a version, as the registry hands it out; it can move into
+/// a blocking task.
+#[derive(Clone)]
+pub struct Handle {
+    pub rt: Arc<Runtime>,
+    pub version: Arc<PluginVersion>,
+}
+
+impl Handle {
+    pub fn plugin(&self) -> Plugin<'_> {
+        Plugin::new(&self.rt, &self.version)
+    }
+}
+
+macro_rules! call {
+    ($self:ident, $op:literal, $variant:ident, |$inst:ident, $store:ident| $body:expr) => {{
+        let (value, report) = $self.rt.call($self.version, &$self.opts, $op, |$store, pre| match pre {
+            KindPre::$variant(p) => {
+                let $inst = p.instantiate(&mut *$store)?;
+                $body
+            }
+            _ => unreachable!("kind checked before the call"),
+        })?;
+        $self.last.set(Some(report));
+        Ok(value)
+    }};
+}
+
+impl<'a> Plugin<'a> {
+    pub fn new(rt: &'a Runtime, version: &'a PluginVersion) -> Self {
+        let opts = rt.defaults().clone();
+        Plugin { rt, version, opts, last: Cell::new(None) }
+    }
+
+    /// The same version with other limits (a deadline, metered fuel, a fixed clock).
+    pub fn with_options(mut self, opts: CallOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    pub fn version(&self) -> &PluginVersion {
+        self.version
+    }
+
+    /// What the last successful call cost.
+    pub fn last_report(&self) -> Option<CallReport> {
+        self.last.get()
+    }
+
+    fn expect(&self, kind: Kind) -> Result<()> {
+        if self.version.kind() == kind {
+            return Ok(());
+        }
+        Err(Error::WrongKind { id: self.version.id.clone(), expected: kind, found: self.version.kind() })
+    }
+
+    fn contract(&self, msg: String) -> Error {
+        self.rt.fault(self.version, Fault::Contract(msg))
+    }
+
+    pub fn describe(&self) -> Result<Description> {
+        self.rt.describe(self.version)
+    }
+
+    // builders
+
+    pub fn host_types(&self) -> Result<Vec<HostType>> {
+        self.expect(Kind::Builders)?;
+        call!(self, "host-types", Builders, |i, st| i.xbuild_platform_builder_config().call_host_types(st))
+    }
+
+    pub fn builders(&self) -> Result<Vec<Builder>> {
+        self.expect(Kind::Builders)?;
+        call!(self, "builders", Builders, |i, st| i.xbuild_platform_builder_config().call_builders(st))
+    }
+
+    pub fn builds(&self, builder: &str, work: &Work) -> Result<bool> {
+        self.expect(Kind::Builders)?;
+        call!(self, "builds", Builders, |i, st| i.xbuild_platform_builder_config().call_builds(st, builder, work))
+    }
+
+    /// The build plan, or the plugin's reason for refusing.
+    pub fn plan(&self, builder: &str, work: &Work) -> Result<std::result::Result<BuildPlan, String>> {
+        self.expect(Kind::Builders)?;
+        call!(self, "plan", Builders, |i, st| i.xbuild_platform_builder_config().call_plan(st, builder, work))
+    }
+
+    /// Shards checked against the contract: every test in exactly one non-empty shard,
+    /// at most `shards` of them.
+    pub fn shard_tests(&self, builder: &str, tests: &[String], shards: u32) -> Result<Vec<Vec<String>>> {
+        self.expect(Kind::Builders)?;
+        let out: Vec<Vec<String>> = call!(self, "shard-tests", Builders, |i, st| i
+            .xbuild_platform_builder_config()
+            .call_shard_tests(st, builder, tests, shards))?;
+        check_shards(tests, shards, &out).map_err(|m| self.contract(m))?;
+        Ok(out)
+    }
+
+    // scheduler
+
+    /// Queue ids to start now, in order; ids not in the queue are a contract fault.
+    pub fn schedule(&self, queue: &[QueuedWork], capacity: &[Capacity]) -> Result<Vec<u64>> {
+        self.expect(Kind::Scheduler)?;
+        let ids: Vec<u64> =
+            call!(self, "schedule", Scheduler, |i, st| i.xbuild_platform_scheduling().call_schedule(st, queue, capacity))?;
+        if let Some(bad) = ids.iter().find(|id| !queue.iter().any(|q| q.id == **id)) {
+            return Err(self.contract(format!("scheduled id {bad}, which is not in the queue")));
+        }
+        Ok(ids)
+    }
+
+    // gopherbot
+
+    pub fn rules(&self) -> Result<Vec<Rule>> {
+        self.expect(Kind::Gopherbot)?;
+        call!(self, "rules", Gopherbot, |i, st| i.xbuild_platform_bot().call_rules(st))
+    }
+
+    pub fn run_rule(&self, rule: &str) -> Result<std::result::Result<Vec<Action>, String>> {
+        self.expect(Kind::Gopherbot)?;
+        call!(self, "run", Gopherbot, |i, st| i.xbuild_platform_bot().call_run(st, rule))
+    }
+
+    // dashboard and devapp
+
+    pub fn render(&self, request: &Request) -> Result<Response> {
+        match self.version.kind() {
+            Kind::Dashboard => call!(self, "render", Dashboard, |i, st| i.xbuild_platform_render().call_render(st, request)),
+            Kind::Devapp => {
+                let req = to_devapp(request);
+                let resp: dv::exports::xbuild::platform::render::Response =
+                    call!(self, "render", Devapp, |i, st| i.xbuild_platform_render().call_render(st, &req))?;
+                Ok(Response { status: resp.status, content_type: resp.content_type, body: resp.body })
+            }
+            found => Err(Error::WrongKind { id: self.version.id.clone(), expected: Kind::Dashboard, found }),
+        }
+    }
+}
+
+/// The two page worlds generate distinct (identical) request types.
+fn to_devapp(r: &Request) -> dv::exports::xbuild::platform::render::Request {
+    dv::exports::xbuild::platform::render::Request {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        query: r.query.clone(),
+    }
+}
+
+fn check_shards(tests: &[String], shards: u32, out: &[Vec<String>]) -> std::result::Result<(), String> {
+    if out.len() > shards.max(1) as usize {
+        return Err(format!("{} shards returned, {shards} allowed", out.len()));
+    }
+    if out.iter().any(Vec::is_empty) {
+        return Err("an empty shard".into());
+    }
+    let mut got: Vec<&String> = out.iter().flatten().collect();
+    let mut want: Vec<&String> = tests.iter().collect();
+    got.sort();
+    want.sort();
+    if got != want {
+        return Err("shards do not hold every test exactly once".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The wasmtime engine shared by every plugin: component model, pooling allocator,
+//! epoch interruption for deadlines, fuel for metered runs, and an on-disk cache of
+//! compiled code so a restart does not recompile.
+
+use crate::error::{Error, Result};
+use crate::plugin::VersionId;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// One epoch tick. Deadlines are rounded up to whole ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The largest memory any plugin may have; per-call caps are at most this.
+pub const MAX_MEMORY: usize = 256 << 20;
+
+/// Sizes of the instance pool. Every concurrent call holds one component instance.
+#[derive(Debug, Clone)]
+pub struct PoolSizes {
+    pub instances: u32,
+    pub max_memory: usize,
+}
+
+impl Default for PoolSizes {
+    fn default() -> Self {
+        PoolSizes { instances: 256, max_memory: MAX_MEMORY }
+    }
+}
+
+/// The engine plus the thread that advances its epoch.
+pub struct PluginEngine {
+    engine: Engine,
+    cache_dir: Option<PathBuf>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl PluginEngine {
+    pub fn new(pool: &PoolSizes, cache_dir: Option<PathBuf>) -> Result<Self> {
+        let mut limits = PoolingAllocationConfig::new();
+        limits
+            .total_component_instances(pool.instances)
+            .total_core_instances(pool.instances * 4)
+            .total_memories(pool.instances * 2)
+            .total_tables(pool.instances * 2)
+            .max_memories_per_component(4)
+            .max_tables_per_component(4)
+            .max_memory_size(pool.max_memory)
+            // Keep freed slots' first pages resident: the next instance of the same
+            // component reuses them without page faults.
+            .linear_memory_keep_resident(64 << 10)
+            .table_keep_resident(16 << 10);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(limits))
+            .epoch_interruption(true)
+            .consume_fuel(true)
+            .memory_init_cow(true)
+            // Each instance gets a fresh memory slot: keep reservations small so the
+            // pool fits in the address space comfortably.
+            .memory_reservation(pool.max_memory as u64)
+            .memory_guard_size(64 << 10);
+        let engine = Engine::new(&config).map_err(engine_err)?;
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Store {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), ticker_stop.clone());
+        Ok(PluginEngine { engine, cache_dir, ticker_stop })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compile `bytes` (id = its sha256), or load the compiled code from the cache.
+    pub fn compile(&self, id: &VersionId, bytes: &[u8], source_name: &str) -> Result<Component> {
+        let cached = self.cache_path(id);
+        if let Some(path) = &cached {
+            if path.exists() {
+                // SAFETY: the file was written by `Component::serialize` of an engine
+                // with the same compatibility hash (it is in the file name), in a
+                // directory only the host writes.
+                match unsafe { Component::deserialize_file(&self.engine, path) } {
+                    Ok(c) => return Ok(c),
+                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled-code cache entry"),
+                }
+            }
+        }
+        check_is_component(bytes, source_name)?;
+        let component = Component::new(&self.engine, bytes).map_err(|e| Error::NotAComponent {
+            source_name: source_name.to_string(),
+            reason: format!("{e:#}"),
+        })?;
+        if let Some(path) = cached {
+            if let Err(e) = write_cache(&component, &path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not write compiled-code cache");
+            }
+        }
+        Ok(component)
+    }
+
+    /// Whether compiled code for `id` is in the cache.
+    pub fn is_cached(&self, id: &VersionId) -> bool {
+        self.cache_path(id).is_some_and(|p| p.exists())
+    }
+
+    fn cache_path(&self, id: &VersionId) -> Option<PathBuf> {
+        let compat = self.engine.precompile_compatibility_hash();
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&compat, &mut h);
+        let tag = std::hash::Hasher::finish(&h);
+        self.cache_dir
+            .as_ref()
+            .map(|d| d.join(format!("{}-{tag:016x}.cwasm", id.as_str())))
+    }
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawn epoch ticker thread");
+}
+
+/// A core module, a WAT file or random bytes all fail here with a message that says so.
+fn check_is_component(bytes: &[u8], source_name: &str) -> Result<()> {
+    let fail = |reason: &str| {
+        Err(Error::NotAComponent {
+            source_name: source_name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return fail("missing the \\0asm magic number");
+    }
+    if !wasmparser_is_component(&bytes[4..8]) {
+        return fail("it is a core module; build it as a component (target wasm32-wasip2)");
+    }
+    Ok(())
+}
+
+/// Version/layer field: core modules are 01 00 00 00, components 0d 00 01 00.
+fn wasmparser_is_component(header: &[u8]) -> bool {
+    header[2..4] == [1, 0]
+}
+
+fn write_cache(component: &Component, path: &Path) -> std::io::Result<()> {
+    let bytes = component.serialize().map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+pub(crate) fn engine_err(e: wasmtime::Error) -> Error {
+    Error::Engine(format!("{e:#}"))
+}

@@ -1,0 +1,229 @@
+//! The store state of one plugin call and the host side of the WIT imports: `log`,
+//! `clock`, `corpus` and `results`. WASI is linked but grants nothing: no preopened
+//! directories, no environment, no arguments, no network, stdio discarded.
+
+use crate::bindings::{clock, corpus, log, results, types};
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// What `clock.now` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The host's wall clock.
+    Live,
+    /// A fixed instant (replay: the time of the mutation being replayed).
+    Fixed(types::Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> types::Timestamp {
+        match self {
+            Clock::Live => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+/// The corpus a plugin reads, as the host's `corpus` import answers it. The maintner
+/// crate provides the real one; [`EmptyCorpus`] answers for a host that has none.
+pub trait CorpusView: Send + Sync {
+    fn generation(&self) -> u64;
+    fn issues(&self, q: &corpus::IssueQuery) -> Vec<corpus::Issue>;
+    fn issue(&self, id: &types::IssueRef) -> Option<corpus::Issue>;
+    fn issue_comments(&self, id: &types::IssueRef) -> Vec<corpus::IssueComment>;
+    fn issue_events(&self, id: &types::IssueRef) -> Vec<corpus::IssueEvent>;
+    fn changes(&self, q: &corpus::ChangeQuery) -> Vec<corpus::Change>;
+    fn change(&self, id: &types::ChangeRef) -> Option<corpus::Change>;
+    fn change_messages(&self, id: &types::ChangeRef) -> Vec<corpus::ChangeMessage>;
+    fn change_votes(&self, id: &types::ChangeRef, patch_set: Option<u32>) -> Vec<corpus::Vote>;
+    fn commits(&self, q: &corpus::CommitQuery) -> Vec<corpus::Commit>;
+}
+
+/// The build results a dashboard reads.
+pub trait ResultsView: Send + Sync {
+    fn results_for(&self, repo: &str, commits: &[String]) -> Vec<results::BuildResult>;
+}
+
+/// A corpus with nothing in it.
+pub struct EmptyCorpus;
+
+impl CorpusView for EmptyCorpus {
+    fn generation(&self) -> u64 {
+        0
+    }
+    fn issues(&self, _: &corpus::IssueQuery) -> Vec<corpus::Issue> {
+        vec![]
+    }
+    fn issue(&self, _: &types::IssueRef) -> Option<corpus::Issue> {
+        None
+    }
+    fn issue_comments(&self, _: &types::IssueRef) -> Vec<corpus::IssueComment> {
+        vec![]
+    }
+    fn issue_events(&self, _: &types::IssueRef) -> Vec<corpus::IssueEvent> {
+        vec![]
+    }
+    fn changes(&self, _: &corpus::ChangeQuery) -> Vec<corpus::Change> {
+        vec![]
+    }
+    fn change(&self, _: &types::ChangeRef) -> Option<corpus::Change> {
+        None
+    }
+    fn change_messages(&self, _: &types::ChangeRef) -> Vec<corpus::ChangeMessage> {
+        vec![]
+    }
+    fn change_votes(&self, _: &types::ChangeRef, _: Option<u32>) -> Vec<corpus::Vote> {
+        vec![]
+    }
+    fn commits(&self, _: &corpus::CommitQuery) -> Vec<corpus::Commit> {
+        vec![]
+    }
+}
+
+/// No results recorded.
+pub struct NoResults;
+
+impl ResultsView for NoResults {
+    fn results_for(&self, _: &str, _: &[String]) -> Vec<results::BuildResult> {
+        vec![]
+    }
+}
+
+/// The data a call's imports read from. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct HostData {
+    pub corpus: Arc<dyn CorpusView>,
+    pub results: Arc<dyn ResultsView>,
+}
+
+impl Default for HostData {
+    fn default() -> Self {
+        HostData { corpus: Arc::new(EmptyCorpus), results: Arc::new(NoResults) }
+    }
+}
+
+/// Caps memory and table growth for one store and remembers the peak, so a memory
+/// bomb fails with a fault that says "memory" rather than an anonymous trap.
+#[derive(Debug)]
+pub struct CallLimiter {
+    pub cap: usize,
+    pub peak: usize,
+    /// Set when a growth past the cap was refused.
+    pub refused: Option<usize>,
+}
+
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            self.refused = Some(desired);
+            return Err(wasmtime::Error::msg(format!(
+                "memory cap of {} bytes reached (asked to grow from {current} to {desired})",
+                self.cap
+            )));
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Store state of one call.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: CallLimiter,
+    clock: Clock,
+    data: HostData,
+    /// "name@version", the target of the plugin's log lines.
+    plugin: Arc<str>,
+}
+
+impl HostState {
+    pub fn new(plugin: Arc<str>, memory_cap: usize, clock: Clock, data: HostData) -> Self {
+        HostState {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limiter: CallLimiter { cap: memory_cap, peak: 0, refused: None },
+            clock,
+            data,
+            plugin,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl types::Host for HostState {}
+impl results::Host for HostState {
+    fn results_for(&mut self, repo: String, commits: Vec<String>) -> Vec<results::BuildResult> {
+        self.data.results.results_for(&repo, &commits)
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let plugin = &*self.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+impl clock::Host for HostState {
+    fn now(&mut self) -> types::Timestamp {
+        self.clock.now()
+    }
+}
+
+impl corpus::Host for HostState {
+    fn generation(&mut self) -> u64 {
+        self.data.corpus.generation()
+    }
+    fn issues(&mut self, query: corpus::IssueQuery) -> Vec<corpus::Issue> {
+        self.data.corpus.issues(&query)
+    }
+    fn find_issue(&mut self, id: types::IssueRef) -> Option<corpus::Issue> {
+        self.data.corpus.issue(&id)
+    }
+    fn issue_comments(&mut self, id: types::IssueRef) -> Vec<corpus::IssueComment> {
+        self.data.corpus.issue_comments(&id)
+    }
+    fn issue_events(&mut self, id: types::IssueRef) -> Vec<corpus::IssueEvent> {
+        self.data.corpus.issue_events(&id)
+    }
+    fn changes(&mut self, query: corpus::ChangeQuery) -> Vec<corpus::Change> {
+        self.data.corpus.changes(&query)
+    }
+    fn find_change(&mut self, id: types::ChangeRef) -> Option<corpus::Change> {
+        self.data.corpus.change(&id)
+    }
+    fn change_messages(&mut self, id: types::ChangeRef) -> Vec<corpus::ChangeMessage> {
+        self.data.corpus.change_messages(&id)
+    }
+    fn change_votes(&mut self, id: types::ChangeRef, patch_set: Option<u32>) -> Vec<corpus::Vote> {
+        self.data.corpus.change_votes(&id, patch_set)
+    }
+    fn commits(&mut self, query: corpus::CommitQuery) -> Vec<corpus::Commit> {
+        self.data.corpus.commits(&query)
+    }
+}
+
+impl crate::bindings::http_types::Host for HostState {}

@@ -1,0 +1,67 @@
+//! The check each kind passes before a version may serve: it answers its basic
+//! questions without faulting, and the answers keep the invariants of the original
+//! system (specs/policies.md §2.4 `addBuilder` validation for builders).
+
+use crate::calls::{Plugin, Request};
+use crate::error::{Fault, Result};
+use crate::plugin::{Kind, PluginVersion};
+use crate::runtime::Runtime;
+use std::collections::HashSet;
+
+pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<()> {
+    match v.kind() {
+        Kind::Builders => builders(rt, v),
+        Kind::Scheduler => {
+            let ids = with(rt, v, |p| p.schedule(&[], &[]))?;
+            ensure(rt, v, ids.is_empty(), || "scheduled work from an empty queue".into())
+        }
+        Kind::Gopherbot => {
+            let rules = with(rt, v, |p| p.rules())?;
+            unique(rt, v, rules.iter().map(|r| r.name.as_str()), "rule")
+        }
+        Kind::Dashboard | Kind::Devapp => {
+            let req = Request { method: "GET".into(), path: "/".into(), query: vec![] };
+            let resp = with(rt, v, |p| p.render(&req))?;
+            ensure(rt, v, (100..600).contains(&resp.status), || format!("rendered status {}", resp.status))
+        }
+    }
+}
+
+fn builders(rt: &Runtime, v: &PluginVersion) -> Result<()> {
+    let hosts = with(rt, v, |p| p.host_types())?;
+    let builders = with(rt, v, |p| p.builders())?;
+    unique(rt, v, hosts.iter().map(|h| h.name.as_str()), "host type")?;
+    unique(rt, v, builders.iter().map(|b| b.name.as_str()), "builder")?;
+    for h in &hosts {
+        ensure(rt, v, h.name.starts_with("host-"), || format!("host type {:?} does not start with \"host-\"", h.name))?;
+    }
+    let known: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    for b in &builders {
+        ensure(rt, v, !b.name.is_empty(), || "a builder with an empty name".into())?;
+        ensure(rt, v, known.contains(b.host_type.as_str()), || {
+            format!("builder {} uses undefined host type {:?}", b.name, b.host_type)
+        })?;
+        ensure(rt, v, !b.known_issues.contains(&0), || format!("builder {} lists known issue 0", b.name))?;
+    }
+    Ok(())
+}
+
+fn with<T>(rt: &Runtime, v: &PluginVersion, f: impl FnOnce(&Plugin) -> Result<T>) -> Result<T> {
+    f(&Plugin::new(rt, v))
+}
+
+fn ensure(rt: &Runtime, v: &PluginVersion, ok: bool, msg: impl FnOnce() -> String) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(rt.fault(v, Fault::Contract(msg())))
+    }
+}
+
+fn unique<'a>(rt: &Runtime, v: &PluginVersion, names: impl Iterator<Item = &'a str>, what: &str) -> Result<()> {
+    let mut seen = HashSet::new();
+    for n in names {
+        ensure(rt, v, seen.insert(n), || format!("{what} {n:?} defined twice"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Test components: tiny core modules written as WAT, wrapped into components for a
+//! world of `wit/` (or a test world) with wit-component, the way wasmtime's and Spin's
+//! own tests do. Plus the real `local-builders` plugin, built from `plugins/`.
+
+#![allow(dead_code)]
+
+use runtime::{Registry, Runtime, RuntimeConfig};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use wit_component::{embed_component_metadata, ComponentEncoder, StringEncoding};
+use wit_parser::Resolve;
+
+pub fn wit_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit")
+}
+
+/// Wrap a core module into a component of `world`. `extra_wit` adds a package with
+/// test worlds (e.g. one that imports more than the host grants).
+pub fn component(world: &str, extra_wit: Option<&str>, wat: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let pkg = match extra_wit {
+        Some(src) if src.contains("package xbuild:platform@") => resolve.push_str("test.wit", src).unwrap(),
+        Some(src) => {
+            resolve.push_dir(wit_dir()).unwrap();
+            resolve.push_str("test.wit", src).unwrap()
+        }
+        None => resolve.push_dir(wit_dir()).unwrap().0,
+    };
+    let world = resolve.select_world(&[pkg], Some(world)).unwrap();
+    let mut module = wat::parse_str(wat).unwrap();
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
+    ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+}
+
+/// Kind byte of `plugin-kind` in the WIT enum.
+pub const BUILDERS: u8 = 0;
+pub const SCHEDULER: u8 = 1;
+
+/// Core-module pieces every test component shares: memory, a bump `cabi_realloc`, the
+/// `describe` record at 0 (name at 200, version at 300) and an empty list at 100.
+fn prelude(name: &str, version: &str, kind: u8) -> String {
+    let le = |n: usize| format!("\\{:02x}\\{:02x}\\{:02x}\\{:02x}", n & 0xff, (n >> 8) & 0xff, 0, 0);
+    format!(
+        r#"
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.xor (i32.sub (local.get 2) (i32.const 1)) (i32.const -1))))
+    (global.set $heap (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (data (i32.const 0) "{name_ptr}{name_len}{ver_ptr}{ver_len}\{kind:02x}\00\00\00\00\00\00\00\00\00\00\00")
+  (data (i32.const 200) "{name}")
+  (data (i32.const 300) "{version}")
+  (func (export "xbuild:platform/plugin@0.1.0#describe") (result i32) (i32.const 0))
+"#,
+        name_ptr = le(200),
+        name_len = le(name.len()),
+        ver_ptr = le(300),
+        ver_len = le(version.len()),
+    )
+}
+
+/// A builders component whose `builds` runs `builds_body` (15 flat i32 params, returns
+/// an i32 bool); `imports` are extra core imports, e.g. the clock.
+pub fn builders_wat(name: &str, version: &str, kind: u8, imports: &str, builds_body: &str) -> String {
+    let p15 = "(param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)";
+    format!(
+        r#"(module
+  {imports}
+  {prelude}
+  (func (export "xbuild:platform/builder-config@0.1.0#host-types") (result i32) (i32.const 100))
+  (func (export "xbuild:platform/builder-config@0.1.0#builders") (result i32) (i32.const 100))
+  (func (export "xbuild:platform/builder-config@0.1.0#builds") {p15} (result i32) {builds_body})
+  (func (export "xbuild:platform/builder-config@0.1.0#plan") {p15} (result i32) unreachable)
+  (func (export "xbuild:platform/builder-config@0.1.0#shard-tests") (param i32 i32 i32 i32 i32) (result i32) (i32.const 100))
+)"#,
+        prelude = prelude(name, version, kind),
+    )
+}
+
+pub fn builders_component(name: &str, version: &str, builds_body: &str) -> Vec<u8> {
+    component("builders", None, &builders_wat(name, version, BUILDERS, "", builds_body))
+}
+
+/// A scheduler that never starts anything.
+pub fn scheduler_component(name: &str) -> Vec<u8> {
+    let wat = format!(
+        r#"(module {prelude}
+  (func (export "xbuild:platform/scheduling@0.1.0#schedule") (param i32 i32 i32 i32) (result i32) (i32.const 100)))"#,
+        prelude = prelude(name, "1", SCHEDULER)
+    );
+    component("scheduler", None, &wat)
+}
+
+pub fn runtime() -> Arc<Runtime> {
+    Arc::new(Runtime::new(RuntimeConfig::default()).expect("runtime"))
+}
+
+pub fn registry() -> Registry {
+    Registry::in_memory(runtime())
+}
+
+/// The real `local-builders` plugin. `cargo xtask test` builds it first; a plain
+/// `cargo test` builds it here when it is missing.
+pub fn local_builders() -> Vec<u8> {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES
+        .get_or_init(|| {
+            let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
+            let wasm = plugins.join("target/wasm32-wasip2/release/local_builders.wasm");
+            if !wasm.exists() {
+                let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+                    .current_dir(&plugins)
+                    .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "local-builders"])
+                    .status()
+                    .expect("run cargo for the plugins workspace");
+                assert!(status.success(), "building plugins/local-builders failed (is the wasm32-wasip2 target installed? `cargo xtask plugins` adds it)");
+            }
+            std::fs::read(&wasm).expect("read local_builders.wasm")
+        })
+        .clone()
+}
