@@ -7,6 +7,7 @@
 //! - the log server (`/maintner/logs`, spec §1.4) and a follower (spec §1.5);
 //! - the `corpus` CLI subcommands and the [`Maintnerd`] service the `xb serve` binary runs.
 
+pub mod cli;
 pub mod fakegithub;
 pub mod fixture;
 pub mod follower;
@@ -15,6 +16,9 @@ pub mod github;
 pub mod gitpoll;
 pub mod ingest;
 pub mod logserver;
+pub mod service;
 pub mod store;
 pub mod view;
 pub mod webhook;
+
+pub use service::{Config, Maintnerd, SharedCorpus};

@@ -1,0 +1,233 @@
+//! The service as `xb serve` runs it (pollers, log server, try work, webhook), and the
+//! `corpus` CLI functions, over loopback.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use maintnerd::cli::{self, CorpusCommand};
+use maintnerd::fakegithub::{self, FakeGitHub};
+use maintnerd::fixture::{self, FixtureOptions};
+use maintnerd::service::{Config, GerritConfig, GitHubRepoConfig, TryWorkResponse};
+use maintnerd::{webhook, Maintnerd};
+
+fn shared() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let history = fixture::read_history(&shared().join("golang-build-commits.jsonl")).unwrap();
+    let remote = tmp.path().join("build.git");
+    let fx = fixture::build(
+        &history[..400],
+        &remote,
+        &FixtureOptions {
+            merged_changes: Some(20),
+        },
+    )
+    .unwrap();
+    let fake = FakeGitHub::start().await.unwrap();
+    fakegithub::populate(&fake, "golang", "go", 40, 3, &shared().join("github")).unwrap();
+
+    let data = tmp.path().join("data");
+    let mut config = Config::new(&data);
+    config.github_api = fake.base();
+    config.github = vec![GitHubRepoConfig {
+        owner: "golang".into(),
+        repo: "go".into(),
+    }];
+    config.gerrit = vec![GerritConfig {
+        project: "go.googlesource.com/build".into(),
+        remote: remote.to_str().unwrap().into(),
+    }];
+    config.webhook_secret = Some(b"hook secret".to_vec());
+    config.long_poll = Duration::from_secs(1);
+    let mut svc = Maintnerd::open(config).unwrap();
+    svc.start_pollers();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = svc.router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+
+    let corpus = svc.corpus();
+    eventually("GitHub and Gerrit ingested", || {
+        let c = corpus.read().unwrap();
+        let s = c.stats();
+        (s.github_issues == 40 && s.gerrit_cls as usize == fx.changes.len()).then_some(())
+    })
+    .await;
+
+    let resp: TryWorkResponse = client
+        .get(format!("{base}/maintner/trywork"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut got: Vec<i32> = resp.waiting.iter().map(|w| w.cl).collect();
+    let mut want: Vec<i32> = fx
+        .changes
+        .iter()
+        .filter(|c| c.state.is_try_work())
+        .map(|c| c.number)
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(resp
+        .waiting
+        .iter()
+        .all(|w| w.project == "build" && w.branch == "master"));
+
+    // A webhook makes the GitHub poller look again now, not in 15 minutes.
+    let mut issue = serde_json::json!({
+        "id": 999_000_041, "number": 41, "title": "x/build: new after webhook",
+        "user": {"login": "gopher", "id": 77}, "labels": [], "state": "open", "locked": false,
+        "assignees": [], "milestone": null, "created_at": "2019-06-30T00:00:00Z",
+        "updated_at": "2019-06-30T00:00:00Z", "closed_at": null, "body": "hi"
+    });
+    issue["comments"] = 0.into();
+    fake.put_issue("golang", "go", issue);
+    let payload = br#"{"action":"opened","repository":{"full_name":"golang/go"}}"#;
+    let resp = client
+        .post(format!("{base}/maintner/webhook/github"))
+        .header("X-GitHub-Event", "issues")
+        .header(
+            "X-Hub-Signature-256",
+            webhook::sign(b"hook secret", payload),
+        )
+        .body(payload.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    eventually("issue 41 ingested after the webhook", || {
+        (corpus.read().unwrap().stats().github_issues == 41).then_some(())
+    })
+    .await;
+
+    // A follower (the CLI's sync) gets the same corpus through /maintner/logs.
+    let follower_dir = tmp.path().join("follower");
+    let out = cli::execute(
+        CorpusCommand::Sync {
+            url: format!("{base}/maintner/logs"),
+            follow: false,
+        },
+        &follower_dir,
+    )
+    .await
+    .unwrap();
+    assert!(out.starts_with("synced"), "{out}");
+    let leader_size = svc.ingest().log().total_size();
+    assert!(out.contains(&format!("{leader_size} bytes")), "{out}");
+    let stats = cli::execute(CorpusCommand::Stats, &follower_dir)
+        .await
+        .unwrap();
+    let leader = corpus.read().unwrap().stats().to_string();
+    assert!(
+        stats.ends_with(&leader),
+        "follower:\n{stats}\nleader:\n{leader}"
+    );
+    svc.shutdown();
+}
+
+#[tokio::test]
+async fn cli_import_git_stats_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let history = fixture::read_history(&shared().join("golang-build-commits.jsonl")).unwrap();
+    let repo = tmp.path().join("build.git");
+    fixture::build(
+        &history[..120],
+        &repo,
+        &FixtureOptions {
+            merged_changes: Some(0),
+        },
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let out = cli::execute(
+        CorpusCommand::ImportGit {
+            repo: repo.to_str().unwrap().into(),
+            name: None,
+        },
+        &data,
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("imported 120 new commits"), "{out}");
+    assert!(out.contains("as build"), "{out}");
+    let again = cli::execute(
+        CorpusCommand::ImportGit {
+            repo: repo.to_str().unwrap().into(),
+            name: Some("build".into()),
+        },
+        &data,
+    )
+    .await
+    .unwrap();
+    assert!(again.contains("imported 0 new commits"), "{again}");
+
+    let stats = cli::execute(CorpusCommand::Stats, &data).await.unwrap();
+    assert!(stats.contains("git_commits: 120"), "{stats}");
+    let ok = cli::execute(CorpusCommand::Verify, &data).await.unwrap();
+    assert!(ok.contains("120 records"), "{ok}");
+
+    // A damaged log: verify names the file and fails.
+    let seg = data.join("log").join("0000.growing.mutlog");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes.extend_from_slice(b"REC@zz+10=garbage");
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = cli::execute(CorpusCommand::Verify, &data)
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("0000.growing.mutlog"), "{msg}");
+}
+
+#[test]
+fn corpus_command_parses_as_a_clap_subcommand() {
+    use clap::{Parser, Subcommand};
+    #[derive(Parser)]
+    struct Xb {
+        #[command(subcommand)]
+        cmd: Top,
+    }
+    #[derive(Subcommand)]
+    enum Top {
+        #[command(subcommand)]
+        Corpus(CorpusCommand),
+    }
+    let xb = Xb::try_parse_from([
+        "xb",
+        "corpus",
+        "sync",
+        "http://127.0.0.1:1/maintner/logs",
+        "--follow",
+    ])
+    .unwrap();
+    let Top::Corpus(CorpusCommand::Sync { url, follow }) = xb.cmd else {
+        panic!("not sync")
+    };
+    assert_eq!(url, "http://127.0.0.1:1/maintner/logs");
+    assert!(follow);
+    assert!(
+        Xb::try_parse_from(["xb", "corpus", "import-git"]).is_err(),
+        "repo is required"
+    );
+    assert!(Xb::try_parse_from(["xb", "corpus", "verify"]).is_ok());
+}
