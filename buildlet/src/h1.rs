@@ -237,6 +237,52 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TrailersShim<T> {
     }
 }
 
+/// Serves `app` over HTTP/1.1 on `listener` (TLS when `tls` is set) until `shutdown`
+/// resolves. Each connection goes through [`TrailersShim`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let res = match tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(s) => serve_conn(s, app).await,
+                    Err(e) => {
+                        tracing::debug!(%peer, "TLS handshake: {e}");
+                        return;
+                    }
+                },
+                None => serve_conn(tcp, app).await,
+            };
+            if let Err(e) = res {
+                tracing::debug!(%peer, "connection: {e}");
+            }
+        });
+    }
+}
+
+/// Serves one HTTP/1 connection.
+pub async fn serve_conn<I>(io: I, app: axum::Router) -> Result<(), hyper::Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper_util::service::TowerToHyperService::new(app);
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(TrailersShim::new(io)), svc)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,50 +332,4 @@ mod tests {
             "{s}"
         );
     }
-}
-
-/// Serves `app` over HTTP/1.1 on `listener` (TLS when `tls` is set) until `shutdown`
-/// resolves. Each connection goes through [`TrailersShim`].
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> io::Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            r = listener.accept() => r?,
-            _ = &mut shutdown => return Ok(()),
-        };
-        let _ = tcp.set_nodelay(true);
-        let app = app.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let res = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(s) => serve_conn(s, app).await,
-                    Err(e) => {
-                        tracing::debug!(%peer, "TLS handshake: {e}");
-                        return;
-                    }
-                },
-                None => serve_conn(tcp, app).await,
-            };
-            if let Err(e) = res {
-                tracing::debug!(%peer, "connection: {e}");
-            }
-        });
-    }
-}
-
-/// Serves one HTTP/1 connection.
-pub async fn serve_conn<I>(io: I, app: axum::Router) -> Result<(), hyper::Error>
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let svc = hyper_util::service::TowerToHyperService::new(app);
-    hyper::server::conn::http1::Builder::new()
-        .serve_connection(hyper_util::rt::TokioIo::new(TrailersShim::new(io)), svc)
-        .await
 }

@@ -178,11 +178,27 @@ fn text(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
-fn bad(msg: impl AsRef<str>) -> Response {
-    text(StatusCode::BAD_REQUEST, msg.as_ref())
+/// A refused request: status and message, sent like Go's `http.Error`.
+#[derive(Debug)]
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        text(self.0, &self.1)
+    }
 }
 
-fn require_method(req: &Request, ok: &[Method], msg: &str) -> Result<(), Response> {
+type Reply = Result<Response, Refusal>;
+
+fn bad(msg: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, msg.into())
+}
+
+fn fail(status: StatusCode, msg: impl Into<String>) -> Refusal {
+    Refusal(status, msg.into())
+}
+
+fn require_method(req: &Request, ok: &[Method], msg: &str) -> Result<(), Refusal> {
     if ok.contains(req.method()) {
         Ok(())
     } else {
@@ -252,14 +268,14 @@ impl Form {
 }
 
 /// Reads an url-encoded request body (forms are small; 1 MiB cap).
-async fn post_form(req: Request) -> Result<Form, Response> {
+async fn post_form(req: Request) -> Result<Form, Refusal> {
     let body = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
         .map_err(|e| bad(format!("reading form body: {e}")))?;
     Ok(Form::parse(&body))
 }
 
-async fn root(req: Request) -> Response {
+async fn root() -> Response {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
@@ -267,36 +283,29 @@ async fn root(req: Request) -> Response {
         "powerpc64" => "ppc64",
         a => a,
     };
-    let _ = req;
     text(
         StatusCode::OK,
         &format!("buildlet running on {}-{arch}\n", std::env::consts::OS),
     )
 }
 
-async fn status(req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
-        return r;
-    }
+async fn status(req: Request) -> Reply {
+    require_method(&req, &[Method::GET], "requires GET method")?;
     let body = format!("{{\"Version\":{PROTOCOL_VERSION}}}\n");
-    (
+    Ok((
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
-async fn workdir(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
-        return r;
-    }
-    text(StatusCode::OK, &b.wd.path().display().to_string())
+async fn workdir(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::GET], "requires GET method")?;
+    Ok(text(StatusCode::OK, &b.wd.path().display().to_string()))
 }
 
-async fn halt(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
-        return r;
-    }
+async fn halt(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::POST], "requires POST method")?;
     tracing::info!(delay = ?b.cfg.halt_delay, "halt requested");
     let b2 = b.clone();
     tokio::spawn(async move {
@@ -305,10 +314,10 @@ async fn halt(State(b): St, req: Request) -> Response {
         b2.halted.store(true, Ordering::SeqCst);
         b2.halt.notify_waiters();
     });
-    StatusCode::OK.into_response()
+    Ok(StatusCode::OK.into_response())
 }
 
-async fn connect_ssh() -> Response {
+async fn connect_ssh() -> Refusal {
     bad("ssh is not supported by this buildlet")
 }
 
@@ -326,9 +335,8 @@ async fn debug_x(req: Request) -> Response {
     let n = Form::query(&req)
         .get("n")
         .and_then(|n| n.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(1 << 20);
-    text(StatusCode::OK, &"X".repeat(n))
+        .unwrap_or(0);
+    text(StatusCode::OK, &"X".repeat(n.min(1 << 20)))
 }
 
 /// Request bodies are streamed into a blocking reader, counting bytes against the limit.
@@ -347,220 +355,200 @@ fn body_reader(body: Body, limit: u64, over: Arc<AtomicBool>) -> impl io::Read {
     SyncIoBridge::new(StreamReader::new(stream))
 }
 
-fn too_large(limit: u64) -> Response {
-    text(
+fn too_large(limit: u64) -> Refusal {
+    fail(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body larger than the limit of {limit} bytes"),
+        format!("request body larger than the limit of {limit} bytes"),
     )
 }
 
-fn content_length(h: &HeaderMap) -> Option<u64> {
-    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+fn check_content_length(h: &HeaderMap, limit: u64) -> Result<(), Refusal> {
+    let n: Option<u64> = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    match n {
+        Some(n) if n > limit => Err(too_large(limit)),
+        _ => Ok(()),
+    }
 }
 
-async fn write(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::PUT], "requires PUT method") {
-        return r;
-    }
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("blocking file task panicked")
+}
+
+async fn write(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::PUT], "requires PUT method")?;
     let q = Form::query(&req);
     let rel = match rel_path(q.get("path").unwrap_or(""), false) {
         Ok(p) if !is_root(&p) => p,
-        Ok(_) => return bad("bad path: names the work directory itself"),
-        Err(e) => return bad(format!("bad path: {e}")),
+        Ok(_) => return Err(bad("bad path: names the work directory itself")),
+        Err(e) => return Err(bad(format!("bad path: {e}"))),
     };
-    let mode = match q.get("mode").unwrap_or("").parse::<u32>() {
-        // Go's os.FileMode: any type bit (the top 13 bits but setuid/setgid/sticky) is not a regular file.
-        Ok(m) if m & 0xfff8_0000 & !(0x0080_0000 | 0x0040_0000 | 0x0010_0000) == 0 => m & 0o777,
+    let raw_mode = q.get("mode").unwrap_or("");
+    // Go's os.FileMode: any type bit set (dir, symlink, device, ...) is not a regular file.
+    const GO_MODE_TYPE: u32 = 1 << 31 | 1 << 27 | 1 << 26 | 1 << 25 | 1 << 24 | 1 << 21 | 1 << 19;
+    let mode = match raw_mode.parse::<u32>() {
+        Ok(m) if m & GO_MODE_TYPE == 0 => m & 0o777,
         _ => {
-            return bad(format!(
-                "bad mode {:?}: want a decimal os.FileMode of a regular file",
-                q.get("mode").unwrap_or("")
-            ))
+            return Err(bad(format!(
+                "bad mode {raw_mode:?}: want a decimal os.FileMode of a regular file"
+            )))
         }
     };
     if let Some(msg) = b.wd.symlink_escape(&rel, false) {
-        return bad(format!("bad path: {msg}"));
+        return Err(bad(format!("bad path: {msg}")));
     }
     let limit = b.cfg.max_upload_bytes;
-    if content_length(req.headers()).is_some_and(|n| n > limit) {
-        return too_large(limit);
-    }
+    check_content_length(req.headers(), limit)?;
     let over = Arc::new(AtomicBool::new(false));
     let mut r = body_reader(req.into_body(), limit, over.clone());
     let wd = b.wd.clone();
-    let res = tokio::task::spawn_blocking(move || -> io::Result<()> {
+    let res = blocking(move || -> io::Result<()> {
         let mut f = wd.create_file(&rel)?;
         io::copy(&mut r, f.file())?;
         f.commit(mode, None)
     })
-    .await
-    .expect("write task panicked");
+    .await;
     match res {
-        Ok(()) => text(StatusCode::OK, "OK"),
-        Err(_) if over.load(Ordering::Relaxed) => too_large(limit),
-        Err(e) if is_escape(&e) => bad(format!("bad path: {e}")),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("write: {e}")),
+        Ok(()) => Ok(text(StatusCode::OK, "OK")),
+        Err(_) if over.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(e) if is_escape(&e) => Err(bad(format!("bad path: {e}"))),
+        Err(e) => Err(fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("write: {e}"),
+        )),
     }
 }
 
-async fn write_tgz(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(
+async fn write_tgz(State(b): St, req: Request) -> Reply {
+    require_method(
         &req,
         &[Method::PUT, Method::POST],
         "requires PUT or POST method",
-    ) {
-        return r;
-    }
+    )?;
     let q = Form::query(&req);
     let dir_param = q.get("dir").unwrap_or("").to_string();
-    let dir = match rel_path(&dir_param, true) {
-        Ok(d) => d,
-        Err(e) => return bad(format!("bogus dir: {e}")),
-    };
+    let dir = rel_path(&dir_param, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
     if let Some(msg) = b.wd.symlink_escape(&dir, true) {
-        return bad(format!("bogus dir: {msg}"));
+        return Err(bad(format!("bogus dir: {msg}")));
     }
-    let wd = b.wd.clone();
-    let d = dir.clone();
-    match tokio::task::spawn_blocking(move || wd.create_dir_all(&d))
-        .await
-        .expect("mkdir task panicked")
-    {
+    let (wd, d) = (b.wd.clone(), dir.clone());
+    match blocking(move || wd.create_dir_all(&d)).await {
         Ok(()) => {}
-        Err(e) if is_escape(&e) => return bad(format!("bogus dir: {e}")),
+        Err(e) if is_escape(&e) => return Err(bad(format!("bogus dir: {e}"))),
         Err(e) => {
-            return text(
+            return Err(fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("mkdir of base: {e}"),
-            )
+                format!("mkdir of base: {e}"),
+            ))
         }
     }
     let limit = b.cfg.max_upload_bytes;
     let body = if req.method() == Method::POST {
-        let form = match post_form(req).await {
-            Ok(f) => f,
-            Err(r) => return r,
-        };
-        let Some(url) = form.get("url").or(q.get("url")).map(str::to_string) else {
-            return bad("missing url POST param");
-        };
-        if dir_param == "go1.4"
-            && b.wd
-                .dir()
-                .symlink_metadata("go1.4")
-                .is_ok_and(|m| m.is_dir())
-        {
-            let entries =
-                b.wd.dir()
-                    .read_dir("go1.4")
-                    .map(|mut r| r.next().is_some())
-                    .unwrap_or(false);
-            if entries {
-                return text(StatusCode::OK, "SKIP");
-            }
+        let form = post_form(req).await?;
+        let url = form
+            .get("url")
+            .or(q.get("url"))
+            .map(str::to_string)
+            .ok_or_else(|| bad("missing url POST param"))?;
+        if dir_param == "go1.4" && go14_present(&b).await {
+            return Ok(text(StatusCode::OK, "SKIP"));
         }
         if !b.cfg.allow_url_fetch {
-            return text(
+            return Err(fail(
                 StatusCode::FORBIDDEN,
                 "fetching URLs is disabled on this buildlet",
-            );
+            ));
         }
-        match crate::fetch::get(&url).await {
-            Ok(body) => body,
-            Err(e) => {
-                return text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("fetching {url}: {e}"),
-                )
-            }
-        }
+        crate::fetch::get(&url).await.map_err(|e| {
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("fetching {url}: {e}"),
+            )
+        })?
     } else {
-        if content_length(req.headers()).is_some_and(|n| n > limit) {
-            return too_large(limit);
-        }
+        check_content_length(req.headers(), limit)?;
         req.into_body()
     };
     let over = Arc::new(AtomicBool::new(false));
     let r = body_reader(body, limit, over.clone());
-    let wd = b.wd.clone();
-    let max = b.cfg.max_untar_bytes;
-    let t0 = Instant::now();
-    let res = tokio::task::spawn_blocking(move || untar(&wd, &dir, r, max))
-        .await
-        .expect("untar task panicked");
-    match res {
+    let (wd, max, t0) = (b.wd.clone(), b.cfg.max_untar_bytes, Instant::now());
+    match blocking(move || untar(&wd, &dir, r, max)).await {
         Ok(st) => {
             tracing::info!(files = st.files, dirs = st.dirs, bytes = st.bytes, elapsed = ?t0.elapsed(), "extracted tarball");
-            text(StatusCode::OK, "OK")
+            Ok(text(StatusCode::OK, "OK"))
         }
-        Err(_) if over.load(Ordering::Relaxed) => too_large(limit),
-        Err(e @ UntarError::TooLarge { .. }) => text(StatusCode::PAYLOAD_TOO_LARGE, &e.to_string()),
-        Err(e) if e.is_server_error() => text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Err(e) => bad(e.to_string()),
+        Err(_) if over.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(e @ UntarError::TooLarge { .. }) => {
+            Err(fail(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))
+        }
+        Err(e) if e.is_server_error() => {
+            Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        }
+        Err(e) => Err(bad(e.to_string())),
     }
 }
 
-async fn remove_all(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
-        return r;
-    }
+/// Whether `go1.4` is already a non-empty directory (the seed answers `SKIP` then).
+async fn go14_present(b: &Buildlet) -> bool {
+    let wd = b.wd.clone();
+    blocking(move || {
+        wd.dir()
+            .read_dir("go1.4")
+            .map(|mut r| r.next().is_some())
+            .unwrap_or(false)
+    })
+    .await
+}
+
+async fn remove_all(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::POST], "requires POST method")?;
     let q = Form::query(&req);
-    let mut paths = match post_form(req).await {
-        Ok(f) => f.all("path"),
-        Err(r) => return r,
-    };
+    let mut paths = post_form(req).await?.all("path");
     paths.extend(q.all("path"));
     if paths.is_empty() {
-        return bad("requires 'path' parameter");
+        return Err(bad("requires 'path' parameter"));
     }
+    // Validate every path before removing any.
     let mut rels = Vec::new();
     for p in &paths {
-        match rel_path(p, false) {
-            Ok(r) => rels.push(r),
-            Err(e) => return bad(format!("bad 'path' parameter {p:?}: {e}")),
+        let rel =
+            rel_path(p, false).map_err(|e| bad(format!("bad 'path' parameter {p:?}: {e}")))?;
+        if let Some(msg) = b.wd.symlink_escape(&rel, false) {
+            return Err(bad(format!("bad 'path' parameter: {msg}")));
         }
-        if let Some(msg) =
-            b.wd.symlink_escape(rels.last().expect("just pushed"), false)
-        {
-            return bad(format!("bad 'path' parameter: {msg}"));
-        }
+        rels.push(rel);
     }
     let wd = b.wd.clone();
-    let res = tokio::task::spawn_blocking(move || rels.iter().try_for_each(|r| wd.remove_all(r)))
-        .await
-        .expect("removeall task panicked");
-    match res {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) if is_escape(&e) => bad(format!("bad 'path' parameter: {e}")),
-        Err(e) => text(
+    match blocking(move || rels.iter().try_for_each(|r| wd.remove_all(r))).await {
+        Ok(()) => Ok(StatusCode::OK.into_response()),
+        Err(e) if is_escape(&e) => Err(bad(format!("bad 'path' parameter: {e}"))),
+        Err(e) => Err(fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("removeall: {e}"),
-        ),
+            format!("removeall: {e}"),
+        )),
     }
 }
 
 /// Opens a `dir` parameter (relative, may be empty) as a confined directory.
-async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Response> {
+async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Refusal> {
     let rel = rel_path(dir, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
     if let Some(msg) = b.wd.symlink_escape(&rel, true) {
         return Err(bad(format!("bogus dir: {msg}")));
     }
     let wd = b.wd.clone();
-    tokio::task::spawn_blocking(move || wd.open_dir(&rel))
+    blocking(move || wd.open_dir(&rel))
         .await
-        .expect("open task panicked")
         .map_err(|e| bad(format!("bogus dir {dir:?}: {e}")))
 }
 
-async fn ls(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
-        return r;
-    }
+async fn ls(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::GET], "requires GET method")?;
     let q = Form::query(&req);
-    let dir = match open_dir_param(&b, q.get("dir").unwrap_or("")).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+    let dir = open_dir_param(&b, q.get("dir").unwrap_or("")).await?;
     let opts = LsOpts {
         recursive: q.bool("recursive"),
         digest: q.bool("digest"),
@@ -570,92 +558,65 @@ async fn ls(State(b): St, req: Request) -> Response {
             .map(|s| s.trim_matches('/').to_string())
             .collect::<HashSet<_>>(),
     };
-    let res = tokio::task::spawn_blocking(move || {
+    let res = blocking(move || {
         let mut out = Vec::new();
         listing::ls(&dir, &opts, &mut out).map(|_| out)
     })
-    .await
-    .expect("ls task panicked");
+    .await;
     match res {
-        Ok(out) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out).into_response(),
-        Err(e) => text(
+        Ok(out) => Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out).into_response()),
+        Err(e) => Err(fail(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Walk error: {e}"),
-        ),
+            format!("Walk error: {e}"),
+        )),
     }
 }
 
-async fn tgz(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::GET], "requires GET method") {
-        return r;
-    }
+async fn tgz(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::GET], "requires GET method")?;
     let q = Form::query(&req);
-    let dir = match open_dir_param(&b, q.get("dir").unwrap_or("")).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+    let dir = open_dir_param(&b, q.get("dir").unwrap_or("")).await?;
     let (tx, body) = crate::body::ChannelBody::new(8);
     tokio::task::spawn_blocking(move || {
-        let w = std::io::BufWriter::with_capacity(64 << 10, crate::body::ChannelWriter(tx.clone()));
+        let w = io::BufWriter::with_capacity(64 << 10, crate::body::ChannelWriter(tx.clone()));
         let gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
-        let res = listing::tar_dir(&dir, gz);
-        if let Err(e) = res {
+        if let Err(e) = listing::tar_dir(&dir, gz) {
+            // Abort the response: the client sees a truncated body, not a valid archive.
             tracing::warn!("/tgz walk failed: {e}");
             let _ = tx.blocking_send(Err(e));
         }
     });
-    (
+    Ok((
         [(header::CONTENT_TYPE, "application/x-compressed")],
         Body::new(body),
     )
-        .into_response()
+        .into_response())
 }
 
-async fn exec_handler(State(b): St, req: Request) -> Response {
-    if let Err(r) = require_method(&req, &[Method::POST], "requires POST method") {
-        return r;
-    }
+async fn exec_handler(State(b): St, req: Request) -> Reply {
+    require_method(&req, &[Method::POST], "requires POST method")?;
     if req.version() < Version::HTTP_11 {
-        return bad("HTTP/1.1 or higher required");
+        return Err(bad("HTTP/1.1 or higher required"));
     }
     let q = Form::query(&req);
-    let form = match post_form(req).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    // FormValue semantics: the body wins over the query.
-    let value = |k: &str| form.get(k).or(q.get(k)).unwrap_or("").to_string();
-    let cmd = match build_command(
-        &b,
-        &value("cmd"),
-        &value("mode"),
-        &value("dir"),
-        &form,
-        value("debug"),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let form = post_form(req).await?;
+    let cmd = build_command(&b, &q, &form).await?;
     let body = exec::start(cmd, b.processes.clone());
-    Response::builder()
+    Ok(Response::builder()
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .header(header::TRAILER, exec::PROCESS_STATE)
         .body(Body::new(body))
-        .expect("valid response")
+        .expect("valid response"))
 }
 
-async fn build_command(
-    b: &Buildlet,
-    cmd: &str,
-    mode: &str,
-    dir: &str,
-    form: &Form,
-    debug: String,
-) -> Result<exec::Command, Response> {
+/// Turns the `/exec` parameters into a command. `cmd`, `mode`, `dir` and `debug` may come
+/// from the query or the body (the body wins, as with Go's `FormValue`); `cmdArg`, `env`
+/// and `path` only from the body.
+async fn build_command(b: &Buildlet, q: &Form, form: &Form) -> Result<exec::Command, Refusal> {
+    let value = |k: &str| form.get(k).or(q.get(k)).unwrap_or("").to_string();
+    let (cmd, dir) = (value("cmd"), value("dir"));
     let wd = b.wd.path().to_path_buf();
-    let sys = match mode {
+    let sys = match value("mode").as_str() {
         "" => false,
         "sys" => true,
         m => return Err(bad(format!("unknown mode {m:?}; want \"sys\" or empty"))),
@@ -664,10 +625,12 @@ async fn build_command(
         if cmd.is_empty() {
             return Err(bad("requires 'cmd' parameter"));
         }
-        let path = std::env::var_os("PATH");
-        (exec::look_path(cmd, path.as_ref()), PathBuf::from("."))
+        (
+            exec::look_path(&cmd, std::env::var_os("PATH").as_ref()),
+            PathBuf::from("."),
+        )
     } else {
-        let rel = match rel_path(cmd, false) {
+        let rel = match rel_path(&cmd, false) {
             Ok(r) if !is_root(&r) => r,
             _ => return Err(bad("requires 'cmd' parameter")),
         };
@@ -681,7 +644,7 @@ async fn build_command(
     let dir_rel = if dir.is_empty() {
         default_dir
     } else {
-        rel_path(dir, false).map_err(|e| bad(format!("bad 'dir' parameter: {e}")))?
+        rel_path(&dir, false).map_err(|e| bad(format!("bad 'dir' parameter: {e}")))?
     };
     check_inside(b, &dir_rel, "dir").await?;
     let mut env = b.base_env.clone();
@@ -700,23 +663,22 @@ async fn build_command(
             wd.join(dir_rel)
         },
         env,
-        debug: matches!(debug.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
+        debug: matches!(
+            value("debug").as_str(),
+            "1" | "t" | "T" | "true" | "TRUE" | "True"
+        ),
         timeout: b.cfg.exec_timeout,
     })
 }
 
 /// Refuses a path that resolves (through symlinks) outside the work dir. A path that
 /// does not exist is left for the start of the command to report, as Go does.
-async fn check_inside(b: &Buildlet, rel: &Path, what: &str) -> Result<(), Response> {
+async fn check_inside(b: &Buildlet, rel: &Path, what: &str) -> Result<(), Refusal> {
     if let Some(msg) = b.wd.symlink_escape(rel, true) {
         return Err(bad(format!("bad '{what}' parameter: {msg}")));
     }
-    let wd = b.wd.clone();
-    let r = rel.to_path_buf();
-    let res = tokio::task::spawn_blocking(move || wd.dir().metadata(&r))
-        .await
-        .expect("stat task panicked");
-    match res {
+    let (wd, r) = (b.wd.clone(), rel.to_path_buf());
+    match blocking(move || wd.dir().metadata(&r)).await {
         Err(e) if is_escape(&e) => Err(bad(format!(
             "bad '{what}' parameter {:?}: {e}",
             rel.display()
