@@ -372,6 +372,12 @@ fn check_content_length(h: &HeaderMap, limit: u64) -> Result<(), Refusal> {
     }
 }
 
+/// [`WorkDir::symlink_escape`] off the async threads.
+async fn symlink_escape(b: &Buildlet, rel: &Path, include_last: bool) -> Option<String> {
+    let (wd, rel) = (b.wd.clone(), rel.to_path_buf());
+    blocking(move || wd.symlink_escape(&rel, include_last)).await
+}
+
 /// Runs blocking file work off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
@@ -398,7 +404,7 @@ async fn write(State(b): St, req: Request) -> Reply {
             )))
         }
     };
-    if let Some(msg) = b.wd.symlink_escape(&rel, false) {
+    if let Some(msg) = symlink_escape(&b, &rel, false).await {
         return Err(bad(format!("bad path: {msg}")));
     }
     let limit = b.cfg.max_upload_bytes;
@@ -432,7 +438,7 @@ async fn write_tgz(State(b): St, req: Request) -> Reply {
     let q = Form::query(&req);
     let dir_param = q.get("dir").unwrap_or("").to_string();
     let dir = rel_path(&dir_param, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
-    if let Some(msg) = b.wd.symlink_escape(&dir, true) {
+    if let Some(msg) = symlink_escape(&b, &dir, true).await {
         return Err(bad(format!("bogus dir: {msg}")));
     }
     let (wd, d) = (b.wd.clone(), dir.clone());
@@ -517,7 +523,7 @@ async fn remove_all(State(b): St, req: Request) -> Reply {
     for p in &paths {
         let rel =
             rel_path(p, false).map_err(|e| bad(format!("bad 'path' parameter {p:?}: {e}")))?;
-        if let Some(msg) = b.wd.symlink_escape(&rel, false) {
+        if let Some(msg) = symlink_escape(&b, &rel, false).await {
             return Err(bad(format!("bad 'path' parameter: {msg}")));
         }
         rels.push(rel);
@@ -536,7 +542,7 @@ async fn remove_all(State(b): St, req: Request) -> Reply {
 /// Opens a `dir` parameter (relative, may be empty) as a confined directory.
 async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Refusal> {
     let rel = rel_path(dir, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
-    if let Some(msg) = b.wd.symlink_escape(&rel, true) {
+    if let Some(msg) = symlink_escape(&b, &rel, true).await {
         return Err(bad(format!("bogus dir: {msg}")));
     }
     let wd = b.wd.clone();
@@ -674,7 +680,7 @@ async fn build_command(b: &Buildlet, q: &Form, form: &Form) -> Result<exec::Comm
 /// Refuses a path that resolves (through symlinks) outside the work dir. A path that
 /// does not exist is left for the start of the command to report, as Go does.
 async fn check_inside(b: &Buildlet, rel: &Path, what: &str) -> Result<(), Refusal> {
-    if let Some(msg) = b.wd.symlink_escape(rel, true) {
+    if let Some(msg) = symlink_escape(b, rel, true).await {
         return Err(bad(format!("bad '{what}' parameter: {msg}")));
     }
     let (wd, r) = (b.wd.clone(), rel.to_path_buf());

@@ -2,15 +2,18 @@
 //! seed's rules (only regular files and directories, names checked) enforced through
 //! cap-std, plus a limit on the bytes written so a tar bomb is refused.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flate2::bufread::MultiGzDecoder;
 use tar::EntryType;
 
 use crate::paths::{rel_path, PathError};
-use crate::workdir::WorkDir;
+use crate::workdir::{PendingFile, WorkDir};
+use cap_std::fs::Dir;
 
 /// Why an extraction stopped. Files fully extracted before the failure stay (as in Go);
 /// the entry being written is never left behind.
@@ -88,6 +91,10 @@ pub fn untar(
     let start = SystemTime::now();
     let mut archive = tar::Archive::new(MultiGzDecoder::new(br));
     let mut stats = UntarStats::default();
+    // Tarballs list a directory's files together: keep the last parent open, and
+    // remember directories already checked, instead of resolving every path again.
+    let mut parent: Option<(PathBuf, Arc<Dir>)> = None;
+    let mut checked: HashSet<PathBuf> = HashSet::new();
     let entries = archive
         .entries()
         .map_err(|source| UntarError::Tar { index: 0, source })?;
@@ -104,12 +111,17 @@ pub fn untar(
             source,
         })?;
         let dest = base.join(&rel);
-        if let Some(msg) = wd.symlink_escape(&dest, kind == EntryType::Directory) {
-            return Err(UntarError::BadName {
-                index,
-                name,
-                source: PathError::Symlink(msg),
-            });
+        let is_dir = kind == EntryType::Directory;
+        let dest_parent = dest.parent().unwrap_or(Path::new("")).to_path_buf();
+        let known = checked.contains(if is_dir { &dest } else { &dest_parent });
+        if !known {
+            if let Some(msg) = wd.symlink_escape(&dest, is_dir) {
+                return Err(UntarError::BadName {
+                    index,
+                    name,
+                    source: PathError::Symlink(msg),
+                });
+            }
         }
         let werr = |source| UntarError::Write {
             index,
@@ -119,6 +131,7 @@ pub fn untar(
         match kind {
             EntryType::Directory => {
                 wd.create_dir_all(&dest).map_err(werr)?;
+                checked.insert(dest);
                 stats.dirs += 1;
             }
             EntryType::Regular | EntryType::Continuous => {
@@ -133,7 +146,17 @@ pub fn untar(
                     .mtime()
                     .ok()
                     .map(|s| (UNIX_EPOCH + Duration::from_secs(s)).min(start));
-                let mut pending = wd.create_file(&dest).map_err(werr)?;
+                let dir = match &parent {
+                    Some((p, d)) if *p == dest_parent => d.clone(),
+                    _ => {
+                        let d = Arc::new(wd.create_parent(&dest).map_err(werr)?);
+                        checked.insert(dest_parent.clone());
+                        parent = Some((dest_parent, d.clone()));
+                        d
+                    }
+                };
+                let file_name = Path::new(dest.file_name().expect("validated entry names a file"));
+                let mut pending = PendingFile::create(dir, file_name).map_err(werr)?;
                 let n = io::copy(&mut (&mut entry).take(size), pending.file())
                     .map_err(|source| UntarError::Tar { index, source })?;
                 if n != size {

@@ -4,6 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use cap_std::ambient_authority;
@@ -107,20 +108,42 @@ impl WorkDir {
         }
     }
 
-    /// Starts writing the file `rel` under a temporary name next to it; see [`PendingFile`].
+    /// Starts writing the file `rel` under a temporary name next to it, creating its
+    /// parent directories; see [`PendingFile`].
     pub fn create_file(&self, rel: &Path) -> io::Result<PendingFile> {
         let name = rel
             .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path names no file"))?
-            .to_owned();
-        let parent_rel = rel.parent().filter(|p| !p.as_os_str().is_empty());
-        let parent = match parent_rel {
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path names no file"))?;
+        let parent = self.create_parent(rel)?;
+        PendingFile::create(Arc::new(parent), Path::new(name))
+    }
+
+    /// Creates and opens the parent directory of `rel`.
+    pub fn create_parent(&self, rel: &Path) -> io::Result<Dir> {
+        match rel.parent().filter(|p| !p.as_os_str().is_empty()) {
             Some(p) => {
                 self.dir.create_dir_all(p)?;
-                self.dir.open_dir(p)?
+                self.dir.open_dir(p)
             }
-            None => self.dir.try_clone()?,
-        };
+            None => self.dir.try_clone(),
+        }
+    }
+}
+
+/// A file being written under a temporary name. [`PendingFile::commit`] renames it to its
+/// final name; dropping it uncommitted (a failed or abandoned upload) deletes it, so no
+/// partial file is ever left under the final name.
+pub struct PendingFile {
+    parent: Arc<Dir>,
+    tmp: PathBuf,
+    name: PathBuf,
+    file: Option<File>,
+    done: bool,
+}
+
+impl PendingFile {
+    /// Opens a fresh temporary file in `parent` that will become `name`.
+    pub fn create(parent: Arc<Dir>, name: &Path) -> io::Result<Self> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let tmp = PathBuf::from(format!(
             ".{}.buildlet-tmp-{}-{}",
@@ -132,25 +155,12 @@ impl WorkDir {
         Ok(PendingFile {
             parent,
             tmp,
-            name: name.into(),
+            name: name.to_path_buf(),
             file: Some(file),
             done: false,
         })
     }
-}
 
-/// A file being written under a temporary name. [`PendingFile::commit`] renames it to its
-/// final name; dropping it uncommitted (a failed or abandoned upload) deletes it, so no
-/// partial file is ever left under the final name.
-pub struct PendingFile {
-    parent: Dir,
-    tmp: PathBuf,
-    name: PathBuf,
-    file: Option<File>,
-    done: bool,
-}
-
-impl PendingFile {
     /// The open temporary file.
     pub fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("file present until commit")
