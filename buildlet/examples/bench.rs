@@ -117,7 +117,11 @@ fn make_tarball(path: &Path, mb: u64) -> Result<(u64, u64)> {
         while (content.len() as u64) < size {
             let w = WORDS[(rng.next() % WORDS.len() as u64) as usize];
             content.extend_from_slice(w.as_bytes());
-            content.push(if rng.next() % 8 == 0 { b'\n' } else { b' ' });
+            content.push(if rng.next().is_multiple_of(8) {
+                b'\n'
+            } else {
+                b' '
+            });
         }
         let mut h = tar::Header::new_gnu();
         h.set_size(content.len() as u64);

@@ -542,7 +542,7 @@ async fn remove_all(State(b): St, req: Request) -> Reply {
 /// Opens a `dir` parameter (relative, may be empty) as a confined directory.
 async fn open_dir_param(b: &Buildlet, dir: &str) -> Result<cap_std::fs::Dir, Refusal> {
     let rel = rel_path(dir, true).map_err(|e| bad(format!("bogus dir: {e}")))?;
-    if let Some(msg) = symlink_escape(&b, &rel, true).await {
+    if let Some(msg) = symlink_escape(b, &rel, true).await {
         return Err(bad(format!("bogus dir: {msg}")));
     }
     let wd = b.wd.clone();
