@@ -387,29 +387,43 @@ async fn exec_trailer_reaches_clients_that_did_not_ask() {
     );
 }
 
+fn exec_post(proto: &str, body: &str) -> String {
+    format!(
+        "POST /exec {proto}\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 #[tokio::test]
-async fn exec_refuses_http10_unknown_mode_and_missing_cmd() {
+async fn exec_refuses_http10() {
     let h = Harness::start().await;
-    let post = |proto: &str, body: &str| {
-        format!("POST /exec {proto}\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-    };
     let r = h
-        .raw(post("HTTP/1.0", "cmd=%2Fbin%2Ftrue&mode=sys").as_bytes())
+        .raw(exec_post("HTTP/1.0", "cmd=%2Fbin%2Ftrue&mode=sys").as_bytes())
         .await;
     assert!(
         r.contains(" 400 ") && r.ends_with("HTTP/1.1 or higher required\n"),
         "{r}"
     );
+}
+
+#[tokio::test]
+async fn exec_refuses_unknown_mode() {
+    let h = Harness::start().await;
     let r = h
-        .raw(post("HTTP/1.1", "cmd=true&mode=bogus").as_bytes())
+        .raw(exec_post("HTTP/1.1", "cmd=%2Fbin%2Ftrue&mode=bogus").as_bytes())
         .await;
     assert!(
         r.starts_with("HTTP/1.1 400")
             && r.ends_with("unknown mode \"bogus\"; want \"sys\" or empty\n"),
         "{r}"
     );
-    for body in ["", "mode=sys", "cmd=", "cmd=."] {
-        let r = h.raw(post("HTTP/1.1", body).as_bytes()).await;
+}
+
+#[tokio::test]
+async fn exec_refuses_missing_cmd() {
+    let h = Harness::start().await;
+    for body in ["", "mode=sys", "cmd=", "cmd=.", "cmd=&mode=sys"] {
+        let r = h.raw(exec_post("HTTP/1.1", body).as_bytes()).await;
         assert!(
             r.starts_with("HTTP/1.1 400") && r.ends_with("requires 'cmd' parameter\n"),
             "{body:?}: {r}"
