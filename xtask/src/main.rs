@@ -14,11 +14,24 @@ const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = args.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let (cmd, rest) = args
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r))
+        .unwrap_or(("help", &[]));
     let result = match cmd {
         "plugins" => plugins(),
-        "serve" => plugins().and_then(|_| cargo(&root(), &[&["run", "-p", "xb", "--", "serve"], strs(rest).as_slice()].concat())),
-        "test" => plugins().and_then(|_| cargo(&root(), &[&["test", "--workspace"], strs(rest).as_slice()].concat())),
+        "serve" => plugins().and_then(|_| {
+            cargo(
+                &root(),
+                &[&["run", "-p", "xb", "--", "serve"], strs(rest).as_slice()].concat(),
+            )
+        }),
+        "test" => plugins().and_then(|_| {
+            cargo(
+                &root(),
+                &[&["test", "--workspace"], strs(rest).as_slice()].concat(),
+            )
+        }),
         "ci" => ci(),
         _ => {
             eprintln!("usage: cargo xtask plugins | serve [ARGS] | test [ARGS] | ci");
@@ -36,12 +49,18 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 fn plugins() -> Result<(), String> {
     ensure_target()?;
-    cargo(&root().join("plugins"), &["build", "--release", "--target", TARGET])
+    cargo(
+        &root().join("plugins"),
+        &["build", "--release", "--target", TARGET],
+    )
 }
 
 fn ci() -> Result<(), String> {
@@ -49,10 +68,31 @@ fn ci() -> Result<(), String> {
     let root = root();
     cargo(&root, &["test", "--workspace"])?;
     cargo(&root, &["fmt", "--all", "--check"])?;
-    cargo(&root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(
+        &root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     let plugins = root.join("plugins");
     cargo(&plugins, &["fmt", "--all", "--check"])?;
-    cargo(&plugins, &["clippy", "--release", "--target", TARGET, "--", "-D", "warnings"])
+    cargo(
+        &plugins,
+        &[
+            "clippy",
+            "--release",
+            "--target",
+            TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
 }
 
 /// rustup knows whether the target's standard library is installed.
@@ -61,7 +101,10 @@ fn ensure_target() -> Result<(), String> {
         .args(["target", "list", "--installed"])
         .output()
         .map_err(|e| format!("running rustup: {e}"))?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", TARGET]))

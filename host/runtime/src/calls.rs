@@ -12,7 +12,9 @@ pub use crate::bindings::builders::exports::xbuild::platform::builder_config::{
     BuildPlan, Builder, HostType, PoolKind, RepoRule, Step, Work,
 };
 pub use crate::bindings::dashboard::exports::xbuild::platform::render::{Request, Response};
-pub use crate::bindings::gopherbot::exports::xbuild::platform::bot::{Action, ActionKind, CloseReason, NewIssue, Rule};
+pub use crate::bindings::gopherbot::exports::xbuild::platform::bot::{
+    Action, ActionKind, CloseReason, NewIssue, Rule,
+};
 pub use crate::bindings::scheduler::exports::xbuild::platform::scheduling::{Capacity, QueuedWork};
 pub use crate::bindings::types::{ChangeRef, EnvVar, IssueRef, WorkKind};
 
@@ -41,13 +43,15 @@ impl Handle {
 
 macro_rules! call {
     ($self:ident, $op:literal, $variant:ident, |$inst:ident, $store:ident| $body:expr) => {{
-        let (value, report) = $self.rt.call($self.version, &$self.opts, $op, |$store, pre| match pre {
-            KindPre::$variant(p) => {
-                let $inst = p.instantiate(&mut *$store)?;
-                $body
-            }
-            _ => unreachable!("kind checked before the call"),
-        })?;
+        let (value, report) = $self
+            .rt
+            .call($self.version, &$self.opts, $op, |$store, pre| match pre {
+                KindPre::$variant(p) => {
+                    let $inst = p.instantiate(&mut *$store)?;
+                    $body
+                }
+                _ => unreachable!("kind checked before the call"),
+            })?;
         $self.last.set(Some(report));
         Ok(value)
     }};
@@ -56,7 +60,12 @@ macro_rules! call {
 impl<'a> Plugin<'a> {
     pub fn new(rt: &'a Runtime, version: &'a PluginVersion) -> Self {
         let opts = rt.defaults().clone();
-        Plugin { rt, version, opts, last: Cell::new(None) }
+        Plugin {
+            rt,
+            version,
+            opts,
+            last: Cell::new(None),
+        }
     }
 
     /// The same version with other limits (a deadline, metered fuel, a fixed clock).
@@ -78,7 +87,11 @@ impl<'a> Plugin<'a> {
         if self.version.kind() == kind {
             return Ok(());
         }
-        Err(Error::WrongKind { id: self.version.id.clone(), expected: kind, found: self.version.kind() })
+        Err(Error::WrongKind {
+            id: self.version.id.clone(),
+            expected: kind,
+            found: self.version.kind(),
+        })
     }
 
     fn contract(&self, msg: String) -> Error {
@@ -93,28 +106,45 @@ impl<'a> Plugin<'a> {
 
     pub fn host_types(&self) -> Result<Vec<HostType>> {
         self.expect(Kind::Builders)?;
-        call!(self, "host-types", Builders, |i, st| i.xbuild_platform_builder_config().call_host_types(st))
+        call!(self, "host-types", Builders, |i, st| i
+            .xbuild_platform_builder_config()
+            .call_host_types(st))
     }
 
     pub fn builders(&self) -> Result<Vec<Builder>> {
         self.expect(Kind::Builders)?;
-        call!(self, "builders", Builders, |i, st| i.xbuild_platform_builder_config().call_builders(st))
+        call!(self, "builders", Builders, |i, st| i
+            .xbuild_platform_builder_config()
+            .call_builders(st))
     }
 
     pub fn builds(&self, builder: &str, work: &Work) -> Result<bool> {
         self.expect(Kind::Builders)?;
-        call!(self, "builds", Builders, |i, st| i.xbuild_platform_builder_config().call_builds(st, builder, work))
+        call!(self, "builds", Builders, |i, st| i
+            .xbuild_platform_builder_config()
+            .call_builds(st, builder, work))
     }
 
     /// The build plan, or the plugin's reason for refusing.
-    pub fn plan(&self, builder: &str, work: &Work) -> Result<std::result::Result<BuildPlan, String>> {
+    pub fn plan(
+        &self,
+        builder: &str,
+        work: &Work,
+    ) -> Result<std::result::Result<BuildPlan, String>> {
         self.expect(Kind::Builders)?;
-        call!(self, "plan", Builders, |i, st| i.xbuild_platform_builder_config().call_plan(st, builder, work))
+        call!(self, "plan", Builders, |i, st| i
+            .xbuild_platform_builder_config()
+            .call_plan(st, builder, work))
     }
 
     /// Shards checked against the contract: every test in exactly one non-empty shard,
     /// at most `shards` of them.
-    pub fn shard_tests(&self, builder: &str, tests: &[String], shards: u32) -> Result<Vec<Vec<String>>> {
+    pub fn shard_tests(
+        &self,
+        builder: &str,
+        tests: &[String],
+        shards: u32,
+    ) -> Result<Vec<Vec<String>>> {
         self.expect(Kind::Builders)?;
         let out: Vec<Vec<String>> = call!(self, "shard-tests", Builders, |i, st| i
             .xbuild_platform_builder_config()
@@ -128,8 +158,9 @@ impl<'a> Plugin<'a> {
     /// Queue ids to start now, in order; ids not in the queue are a contract fault.
     pub fn schedule(&self, queue: &[QueuedWork], capacity: &[Capacity]) -> Result<Vec<u64>> {
         self.expect(Kind::Scheduler)?;
-        let ids: Vec<u64> =
-            call!(self, "schedule", Scheduler, |i, st| i.xbuild_platform_scheduling().call_schedule(st, queue, capacity))?;
+        let ids: Vec<u64> = call!(self, "schedule", Scheduler, |i, st| i
+            .xbuild_platform_scheduling()
+            .call_schedule(st, queue, capacity))?;
         if let Some(bad) = ids.iter().find(|id| !queue.iter().any(|q| q.id == **id)) {
             return Err(self.contract(format!("scheduled id {bad}, which is not in the queue")));
         }
@@ -140,26 +171,42 @@ impl<'a> Plugin<'a> {
 
     pub fn rules(&self) -> Result<Vec<Rule>> {
         self.expect(Kind::Gopherbot)?;
-        call!(self, "rules", Gopherbot, |i, st| i.xbuild_platform_bot().call_rules(st))
+        call!(self, "rules", Gopherbot, |i, st| i
+            .xbuild_platform_bot()
+            .call_rules(st))
     }
 
     pub fn run_rule(&self, rule: &str) -> Result<std::result::Result<Vec<Action>, String>> {
         self.expect(Kind::Gopherbot)?;
-        call!(self, "run", Gopherbot, |i, st| i.xbuild_platform_bot().call_run(st, rule))
+        call!(self, "run", Gopherbot, |i, st| i
+            .xbuild_platform_bot()
+            .call_run(st, rule))
     }
 
     // dashboard and devapp
 
     pub fn render(&self, request: &Request) -> Result<Response> {
         match self.version.kind() {
-            Kind::Dashboard => call!(self, "render", Dashboard, |i, st| i.xbuild_platform_render().call_render(st, request)),
+            Kind::Dashboard => call!(self, "render", Dashboard, |i, st| i
+                .xbuild_platform_render()
+                .call_render(st, request)),
             Kind::Devapp => {
                 let req = to_devapp(request);
                 let resp: dv::exports::xbuild::platform::render::Response =
-                    call!(self, "render", Devapp, |i, st| i.xbuild_platform_render().call_render(st, &req))?;
-                Ok(Response { status: resp.status, content_type: resp.content_type, body: resp.body })
+                    call!(self, "render", Devapp, |i, st| i
+                        .xbuild_platform_render()
+                        .call_render(st, &req))?;
+                Ok(Response {
+                    status: resp.status,
+                    content_type: resp.content_type,
+                    body: resp.body,
+                })
             }
-            found => Err(Error::WrongKind { id: self.version.id.clone(), expected: Kind::Dashboard, found }),
+            found => Err(Error::WrongKind {
+                id: self.version.id.clone(),
+                expected: Kind::Dashboard,
+                found,
+            }),
         }
     }
 }
@@ -173,7 +220,11 @@ fn to_devapp(r: &Request) -> dv::exports::xbuild::platform::render::Request {
     }
 }
 
-fn check_shards(tests: &[String], shards: u32, out: &[Vec<String>]) -> std::result::Result<(), String> {
+fn check_shards(
+    tests: &[String],
+    shards: u32,
+    out: &[Vec<String>],
+) -> std::result::Result<(), String> {
     if out.len() > shards.max(1) as usize {
         return Err(format!("{} shards returned, {shards} allowed", out.len()));
     }

@@ -26,7 +26,10 @@ pub struct PoolSizes {
 
 impl Default for PoolSizes {
     fn default() -> Self {
-        PoolSizes { instances: 256, max_memory: MAX_MEMORY }
+        PoolSizes {
+            instances: 256,
+            max_memory: MAX_MEMORY,
+        }
     }
 }
 
@@ -72,7 +75,11 @@ impl PluginEngine {
         }
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), ticker_stop.clone());
-        Ok(PluginEngine { engine, cache_dir, ticker_stop })
+        Ok(PluginEngine {
+            engine,
+            cache_dir,
+            ticker_stop,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -89,7 +96,9 @@ impl PluginEngine {
                 // directory only the host writes.
                 match unsafe { Component::deserialize_file(&self.engine, path) } {
                     Ok(c) => return Ok(c),
-                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled-code cache entry"),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled-code cache entry")
+                    }
                 }
             }
         }

@@ -36,7 +36,10 @@ impl fmt::Display for Fault {
         match self {
             Fault::Deadline { millis } => write!(f, "interrupted at its deadline of {millis} ms"),
             Fault::MemoryCap { cap, requested } => {
-                write!(f, "stopped at its memory cap: asked for {requested} bytes, cap is {cap}")
+                write!(
+                    f,
+                    "stopped at its memory cap: asked for {requested} bytes, cap is {cap}"
+                )
             }
             Fault::OutOfFuel { fuel } => write!(f, "ran out of fuel after {fuel} units"),
             Fault::Trap(msg) => write!(f, "trapped: {msg}"),
@@ -54,7 +57,11 @@ pub enum Error {
     Rejected { id: VersionId, reason: String },
 
     #[error("component {id} is a {found} plugin, expected {expected}")]
-    WrongKind { id: VersionId, expected: Kind, found: Kind },
+    WrongKind {
+        id: VersionId,
+        expected: Kind,
+        found: Kind,
+    },
 
     #[error("plugin {name} {version} ({id}) {fault}")]
     Fault {

@@ -103,7 +103,10 @@ pub struct HostData {
 
 impl Default for HostData {
     fn default() -> Self {
-        HostData { corpus: Arc::new(EmptyCorpus), results: Arc::new(NoResults) }
+        HostData {
+            corpus: Arc::new(EmptyCorpus),
+            results: Arc::new(NoResults),
+        }
     }
 }
 
@@ -120,7 +123,12 @@ pub struct CallLimiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.cap {
             self.refused = Some(desired);
             return Err(wasmtime::Error::msg(format!(
@@ -132,7 +140,12 @@ impl ResourceLimiter for CallLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
@@ -153,7 +166,11 @@ impl HostState {
         HostState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limiter: CallLimiter { cap: memory_cap, peak: 0, refused: None },
+            limiter: CallLimiter {
+                cap: memory_cap,
+                peak: 0,
+                refused: None,
+            },
             clock,
             data,
             plugin,
@@ -163,7 +180,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

@@ -17,11 +17,26 @@ pub fn render(reg: &Registry) -> String {
             v.id.short()
         )
     };
-    header(&mut out, "xbuild_plugin_calls_total", "counter", "Calls into a plugin version.");
+    header(
+        &mut out,
+        "xbuild_plugin_calls_total",
+        "counter",
+        "Calls into a plugin version.",
+    );
     for v in &versions {
-        let _ = writeln!(out, "xbuild_plugin_calls_total{{{}}} {}", labels(v), v.stats.calls.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "xbuild_plugin_calls_total{{{}}} {}",
+            labels(v),
+            v.stats.calls.load(Relaxed)
+        );
     }
-    header(&mut out, "xbuild_plugin_faults_total", "counter", "Calls that failed, by cause.");
+    header(
+        &mut out,
+        "xbuild_plugin_faults_total",
+        "counter",
+        "Calls that failed, by cause.",
+    );
     for v in &versions {
         let s = &v.stats;
         for (cause, c) in [
@@ -31,27 +46,68 @@ pub fn render(reg: &Registry) -> String {
             ("trap", &s.faults_trap),
             ("contract", &s.faults_contract),
         ] {
-            let _ = writeln!(out, "xbuild_plugin_faults_total{{{},cause=\"{cause}\"}} {}", labels(v), c.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "xbuild_plugin_faults_total{{{},cause=\"{cause}\"}} {}",
+                labels(v),
+                c.load(Relaxed)
+            );
         }
     }
-    header(&mut out, "xbuild_plugin_call_seconds_total", "counter", "Time spent in calls.");
+    header(
+        &mut out,
+        "xbuild_plugin_call_seconds_total",
+        "counter",
+        "Time spent in calls.",
+    );
     for v in &versions {
         let secs = v.stats.nanos.load(Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "xbuild_plugin_call_seconds_total{{{}}} {secs}", labels(v));
+        let _ = writeln!(
+            out,
+            "xbuild_plugin_call_seconds_total{{{}}} {secs}",
+            labels(v)
+        );
     }
-    header(&mut out, "xbuild_plugin_fuel_total", "counter", "Fuel consumed by metered calls.");
+    header(
+        &mut out,
+        "xbuild_plugin_fuel_total",
+        "counter",
+        "Fuel consumed by metered calls.",
+    );
     for v in &versions {
-        let _ = writeln!(out, "xbuild_plugin_fuel_total{{{}}} {}", labels(v), v.stats.fuel.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "xbuild_plugin_fuel_total{{{}}} {}",
+            labels(v),
+            v.stats.fuel.load(Relaxed)
+        );
     }
-    header(&mut out, "xbuild_plugin_serving", "gauge", "1 for the version serving under each name.");
+    header(
+        &mut out,
+        "xbuild_plugin_serving",
+        "gauge",
+        "1 for the version serving under each name.",
+    );
     for slot in reg.list() {
         let _ = writeln!(out, "xbuild_plugin_serving{{{}}} 1", labels(&slot.serving));
     }
     let c = &reg.counters;
     for (name, help, value) in [
-        ("xbuild_plugin_swaps_total", "Swaps to another version.", c.swaps.load(Relaxed)),
-        ("xbuild_plugin_rollbacks_total", "Rollbacks to an earlier version.", c.rollbacks.load(Relaxed)),
-        ("xbuild_plugin_rejected_total", "Components that failed validation.", c.rejected.load(Relaxed)),
+        (
+            "xbuild_plugin_swaps_total",
+            "Swaps to another version.",
+            c.swaps.load(Relaxed),
+        ),
+        (
+            "xbuild_plugin_rollbacks_total",
+            "Rollbacks to an earlier version.",
+            c.rollbacks.load(Relaxed),
+        ),
+        (
+            "xbuild_plugin_rejected_total",
+            "Components that failed validation.",
+            c.rejected.load(Relaxed),
+        ),
     ] {
         header(&mut out, name, "counter", help);
         let _ = writeln!(out, "{name} {value}");
@@ -64,5 +120,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

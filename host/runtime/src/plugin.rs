@@ -19,8 +19,10 @@ impl VersionId {
 
     /// Accepts a full 64-digit lowercase hex id.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| VersionId(s.into()))
+        (s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| VersionId(s.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -50,7 +52,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Builders, Kind::Scheduler, Kind::Gopherbot, Kind::Dashboard, Kind::Devapp];
+    pub const ALL: [Kind; 5] = [
+        Kind::Builders,
+        Kind::Scheduler,
+        Kind::Gopherbot,
+        Kind::Dashboard,
+        Kind::Devapp,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -115,7 +123,12 @@ pub struct Description {
 
 impl From<crate::bindings::types::Description> for Description {
     fn from(d: crate::bindings::types::Description) -> Self {
-        Description { name: d.name, version: d.version, kind: Kind::from_wit(d.kind), summary: d.summary }
+        Description {
+            name: d.name,
+            version: d.version,
+            kind: Kind::from_wit(d.kind),
+            summary: d.summary,
+        }
     }
 }
 
@@ -156,10 +169,16 @@ pub struct VersionStats {
 
 impl VersionStats {
     pub fn faults(&self) -> u64 {
-        [&self.faults_deadline, &self.faults_memory, &self.faults_fuel, &self.faults_trap, &self.faults_contract]
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
+        [
+            &self.faults_deadline,
+            &self.faults_memory,
+            &self.faults_fuel,
+            &self.faults_trap,
+            &self.faults_contract,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
     }
 
     pub(crate) fn count_fault(&self, fault: &crate::error::Fault) {

@@ -58,13 +58,25 @@ pub struct Registry {
 impl Registry {
     /// A registry that forgets everything when dropped (tests, replay).
     pub fn in_memory(rt: Arc<Runtime>) -> Self {
-        Registry { rt, store: None, inner: RwLock::default(), seen: Mutex::new(0), counters: Default::default() }
+        Registry {
+            rt,
+            store: None,
+            inner: RwLock::default(),
+            seen: Mutex::new(0),
+            counters: Default::default(),
+        }
     }
 
     /// A registry backed by the plugin store; restores what served before.
     pub fn open(rt: Arc<Runtime>, store: PluginStore) -> Result<Self> {
         let seen = store.data_version()?;
-        let reg = Registry { rt, store: Some(store), inner: RwLock::default(), seen: Mutex::new(seen), counters: Default::default() };
+        let reg = Registry {
+            rt,
+            store: Some(store),
+            inner: RwLock::default(),
+            seen: Mutex::new(seen),
+            counters: Default::default(),
+        };
         for row in reg.store()?.slots()? {
             if let Err(e) = reg.apply(row.clone()) {
                 tracing::error!(plugin = %row.name, error = %e, "could not restore the serving version");
@@ -82,7 +94,10 @@ impl Registry {
     }
 
     fn store(&self) -> Result<&PluginStore> {
-        self.store.as_ref().ok_or_else(|| Error::Store { path: "(memory)".into(), reason: "no plugin store".into() })
+        self.store.as_ref().ok_or_else(|| Error::Store {
+            path: "(memory)".into(),
+            reason: "no plugin store".into(),
+        })
     }
 
     /// Validate a component and keep it. It serves at once only if nothing serves
@@ -102,7 +117,15 @@ impl Registry {
             Some(row) => Ok((row, "keep")),
             None => {
                 serving = true;
-                Ok((SlotRow { name: name.clone(), kind: version.kind(), serving: version.id.clone(), history: vec![] }, "load"))
+                Ok((
+                    SlotRow {
+                        name: name.clone(),
+                        kind: version.kind(),
+                        serving: version.id.clone(),
+                        history: vec![],
+                    },
+                    "load",
+                ))
             }
         })?;
         Ok(Loaded { version, serving })
@@ -118,7 +141,10 @@ impl Registry {
             store.put_blob(&version.id, bytes)?;
             store.record_version(&version)?;
         }
-        self.inner.write().versions.insert(version.id.clone(), version.clone());
+        self.inner
+            .write()
+            .versions
+            .insert(version.id.clone(), version.clone());
         Ok(version)
     }
 
@@ -135,7 +161,11 @@ impl Registry {
             let mut history = vec![];
             if let Some(old) = old {
                 if old.kind != version.kind() {
-                    return Err(Error::WrongKind { id: id.clone(), expected: old.kind, found: version.kind() });
+                    return Err(Error::WrongKind {
+                        id: id.clone(),
+                        expected: old.kind,
+                        found: version.kind(),
+                    });
                 }
                 if old.serving == *id {
                     return Ok((old, "swap"));
@@ -143,7 +173,15 @@ impl Registry {
                 history = old.history;
                 history.push(old.serving);
             }
-            Ok((SlotRow { name: name.to_string(), kind: version.kind(), serving: id.clone(), history }, "swap"))
+            Ok((
+                SlotRow {
+                    name: name.to_string(),
+                    kind: version.kind(),
+                    serving: id.clone(),
+                    history,
+                },
+                "swap",
+            ))
         })?;
         self.counters.swaps.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = name, to = %id, "swapped");
@@ -160,7 +198,10 @@ impl Registry {
     pub fn rollback(&self, name: &str) -> Result<SlotInfo> {
         let slot = self.transition(name, |old| {
             let mut row = old.ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
-            row.serving = row.history.pop().ok_or_else(|| Error::NothingToRollBack(name.to_string()))?;
+            row.serving = row
+                .history
+                .pop()
+                .ok_or_else(|| Error::NothingToRollBack(name.to_string()))?;
             Ok((row, "rollback"))
         })?;
         self.counters.rollbacks.fetch_add(1, Ordering::Relaxed);
@@ -170,7 +211,11 @@ impl Registry {
 
     /// Change a slot: through the store's transaction when there is one, so that the
     /// database stays the authority; then make memory follow.
-    fn transition(&self, name: &str, f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>) -> Result<SlotInfo> {
+    fn transition(
+        &self,
+        name: &str,
+        f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>,
+    ) -> Result<SlotInfo> {
         let row = match &self.store {
             Some(store) => store.update_slot(name, f)?,
             None => {
@@ -184,8 +229,17 @@ impl Registry {
                     history: s.history.clone(),
                 });
                 let (row, _) = f(old)?;
-                let serving = inner.versions.get(&row.serving).cloned().ok_or_else(|| unknown(name, &row.serving))?;
-                let slot = SlotInfo { name: row.name, kind: row.kind, serving, history: row.history };
+                let serving = inner
+                    .versions
+                    .get(&row.serving)
+                    .cloned()
+                    .ok_or_else(|| unknown(name, &row.serving))?;
+                let slot = SlotInfo {
+                    name: row.name,
+                    kind: row.kind,
+                    serving,
+                    history: row.history,
+                };
                 inner.slots.insert(name.to_string(), slot.clone());
                 return Ok(slot);
             }
@@ -196,7 +250,12 @@ impl Registry {
     /// Make memory match a slot row, loading versions it names that are not loaded.
     fn apply(&self, row: SlotRow) -> Result<SlotInfo> {
         let serving = self.version(&row.serving)?;
-        let slot = SlotInfo { name: row.name.clone(), kind: row.kind, serving, history: row.history };
+        let slot = SlotInfo {
+            name: row.name.clone(),
+            kind: row.kind,
+            serving,
+            history: row.history,
+        };
         self.inner.write().slots.insert(row.name, slot.clone());
         Ok(slot)
     }
@@ -214,7 +273,9 @@ impl Registry {
     /// Follow slot changes committed by another process (the CLI). Returns the names
     /// that changed.
     pub fn reconcile(&self) -> Result<Vec<String>> {
-        let Some(store) = &self.store else { return Ok(vec![]) };
+        let Some(store) = &self.store else {
+            return Ok(vec![]);
+        };
         let now = store.data_version()?;
         {
             let mut seen = self.seen.lock();
@@ -247,7 +308,10 @@ impl Registry {
             return Ok(id);
         }
         let inner = self.inner.read();
-        let mut hits = inner.versions.keys().filter(|id| id.as_str().starts_with(prefix) && prefix.len() >= 6);
+        let mut hits = inner
+            .versions
+            .keys()
+            .filter(|id| id.as_str().starts_with(prefix) && prefix.len() >= 6);
         if let (Some(id), None) = (hits.next(), hits.next()) {
             return Ok(id.clone());
         }
@@ -257,14 +321,23 @@ impl Registry {
                 return Ok(id);
             }
         }
-        Err(Error::UnknownVersion { name: "?".into(), id: prefix.to_string() })
+        Err(Error::UnknownVersion {
+            name: "?".into(),
+            id: prefix.to_string(),
+        })
     }
 
     /// The version serving under `name`, ready to call.
     pub fn serving(&self, name: &str) -> Result<Handle> {
         let inner = self.inner.read();
-        let slot = inner.slots.get(name).ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
-        Ok(Handle { rt: self.rt.clone(), version: slot.serving.clone() })
+        let slot = inner
+            .slots
+            .get(name)
+            .ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
+        Ok(Handle {
+            rt: self.rt.clone(),
+            version: slot.serving.clone(),
+        })
     }
 
     /// Every serving version of a kind, by name.
@@ -274,7 +347,10 @@ impl Registry {
             .slots
             .values()
             .filter(|s| s.kind == kind)
-            .map(|s| Handle { rt: self.rt.clone(), version: s.serving.clone() })
+            .map(|s| Handle {
+                rt: self.rt.clone(),
+                version: s.serving.clone(),
+            })
             .collect()
     }
 
@@ -293,27 +369,39 @@ impl Registry {
     /// moved to `dir/loaded/`; one that is rejected is renamed `*.rejected` with the
     /// reason beside it in `*.rejected.txt`. Serving versions are untouched by a reject.
     pub fn scan_incoming(&self, dir: &Path) -> Vec<(String, Result<SlotInfo>)> {
-        let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return vec![];
+        };
         let mut files: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wasm"))
             .collect();
         files.sort();
-        files.into_iter().map(|path| (path.display().to_string(), self.take_incoming(dir, &path))).collect()
+        files
+            .into_iter()
+            .map(|path| (path.display().to_string(), self.take_incoming(dir, &path)))
+            .collect()
     }
 
     fn take_incoming(&self, dir: &Path, path: &Path) -> Result<SlotInfo> {
-        let io = |e: std::io::Error| Error::Store { path: path.display().to_string(), reason: e.to_string() };
+        let io = |e: std::io::Error| Error::Store {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
         let bytes = std::fs::read(path).map_err(io)?;
         let outcome = self.load_and_swap(&bytes, &path.display().to_string());
-        let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
         match &outcome {
             Ok(_) => {
                 std::fs::create_dir_all(dir.join("loaded")).map_err(io)?;
                 std::fs::rename(path, dir.join("loaded").join(&file)).map_err(io)?;
             }
             Err(e) => {
-                std::fs::write(dir.join(format!("{file}.rejected.txt")), format!("{e}\n")).map_err(io)?;
+                std::fs::write(dir.join(format!("{file}.rejected.txt")), format!("{e}\n"))
+                    .map_err(io)?;
                 std::fs::rename(path, dir.join(format!("{file}.rejected"))).map_err(io)?;
                 tracing::warn!(file = %path.display(), error = %e, "rejected a plugin from the watched directory");
             }
@@ -323,5 +411,8 @@ impl Registry {
 }
 
 fn unknown(name: &str, id: &VersionId) -> Error {
-    Error::UnknownVersion { name: name.to_string(), id: id.as_str().to_string() }
+    Error::UnknownVersion {
+        name: name.to_string(),
+        id: id.as_str().to_string(),
+    }
 }

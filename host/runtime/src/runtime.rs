@@ -31,7 +31,12 @@ pub struct CallOptions {
 
 impl Default for CallOptions {
     fn default() -> Self {
-        CallOptions { deadline: Duration::from_secs(2), memory: 64 << 20, fuel: None, clock: Clock::Live }
+        CallOptions {
+            deadline: Duration::from_secs(2),
+            memory: 64 << 20,
+            fuel: None,
+            clock: Clock::Live,
+        }
     }
 }
 
@@ -111,13 +116,23 @@ impl Runtime {
         Err(last_err.expect("candidate_kinds is never empty"))
     }
 
-    fn load_as(&self, id: &VersionId, component: &Component, kind: Kind, size: usize) -> Result<Arc<PluginVersion>> {
-        let rejected = |reason: String| Error::Rejected { id: id.clone(), reason };
+    fn load_as(
+        &self,
+        id: &VersionId,
+        component: &Component,
+        kind: Kind,
+        size: usize,
+    ) -> Result<Arc<PluginVersion>> {
+        let rejected = |reason: String| Error::Rejected {
+            id: id.clone(),
+            reason,
+        };
         self.check_imports(id, component, kind)?;
         let pre = self.linkers[&kind]
             .instantiate_pre(component)
             .map_err(|e| rejected(format!("does not link as a {kind} plugin: {e:#}")))?;
-        let pre = kind_pre(kind, pre).map_err(|e| rejected(format!("does not implement the {kind} world: {e:#}")))?;
+        let pre = kind_pre(kind, pre)
+            .map_err(|e| rejected(format!("does not implement the {kind} world: {e:#}")))?;
         let provisional = PluginVersion {
             id: id.clone(),
             description: Description {
@@ -131,19 +146,29 @@ impl Runtime {
             label: format!("<{}>", id.short()).into(),
             pre,
         };
-        let description = self.describe(&provisional).map_err(|e| rejected(format!("describe failed: {e}")))?;
+        let description = self
+            .describe(&provisional)
+            .map_err(|e| rejected(format!("describe failed: {e}")))?;
         if description.kind != kind {
-            return Err(Error::WrongKind { id: id.clone(), expected: kind, found: description.kind });
+            return Err(Error::WrongKind {
+                id: id.clone(),
+                expected: kind,
+                found: description.kind,
+            });
         }
         if description.name.is_empty() || description.name.contains(char::is_whitespace) {
-            return Err(rejected(format!("describe gave an unusable name {:?}", description.name)));
+            return Err(rejected(format!(
+                "describe gave an unusable name {:?}",
+                description.name
+            )));
         }
         let version = PluginVersion {
             label: format!("{}@{}", description.name, description.version).into(),
             description,
             ..provisional
         };
-        crate::selfcheck::run(self, &version).map_err(|e| rejected(format!("self-check failed: {e}")))?;
+        crate::selfcheck::run(self, &version)
+            .map_err(|e| rejected(format!("self-check failed: {e}")))?;
         Ok(Arc::new(version))
     }
 
@@ -151,11 +176,19 @@ impl Runtime {
     /// `render`; `describe` then decides.
     fn candidate_kinds(&self, id: &VersionId, component: &Component) -> Result<Vec<Kind>> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(self.engine.engine()).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(self.engine.engine())
+            .map(|(n, _)| n.to_string())
+            .collect();
         let ours = |iface: &str| format!("{WIT_PACKAGE}/{iface}@{WIT_VERSION}");
-        let mut kinds: Vec<Kind> = Kind::ALL.into_iter().filter(|k| exports.contains(&ours(k.export()))).collect();
+        let mut kinds: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|k| exports.contains(&ours(k.export())))
+            .collect();
         if kinds.is_empty() {
-            let other = exports.iter().find(|e| e.starts_with(&format!("{WIT_PACKAGE}/")));
+            let other = exports
+                .iter()
+                .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/")));
             let reason = match other {
                 Some(e) => format!("exports {e}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}"),
                 None => format!(
@@ -163,10 +196,16 @@ impl Runtime {
                     if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
                 ),
             };
-            return Err(Error::Rejected { id: id.clone(), reason });
+            return Err(Error::Rejected {
+                id: id.clone(),
+                reason,
+            });
         }
         if !exports.contains(&ours("plugin")) {
-            return Err(Error::Rejected { id: id.clone(), reason: format!("does not export {}", ours("plugin")) });
+            return Err(Error::Rejected {
+                id: id.clone(),
+                reason: format!("does not export {}", ours("plugin")),
+            });
         }
         if kinds.contains(&Kind::Devapp) {
             // Try the narrower world first: a devapp must not import `results`.
@@ -189,7 +228,9 @@ impl Runtime {
             if !granted || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
                 return Err(Error::Rejected {
                     id: id.clone(),
-                    reason: format!("imports {name}, which the host does not grant to {kind} plugins"),
+                    reason: format!(
+                        "imports {name}, which the host does not grant to {kind} plugins"
+                    ),
                 });
             }
         }
@@ -199,11 +240,26 @@ impl Runtime {
     pub fn describe(&self, v: &PluginVersion) -> Result<Description> {
         let (d, _) = self.call(v, &self.defaults, "describe", |store, pre| {
             Ok(match pre {
-                KindPre::Builders(p) => p.instantiate(&mut *store)?.xbuild_platform_plugin().call_describe(store)?,
-                KindPre::Scheduler(p) => p.instantiate(&mut *store)?.xbuild_platform_plugin().call_describe(store)?,
-                KindPre::Gopherbot(p) => p.instantiate(&mut *store)?.xbuild_platform_plugin().call_describe(store)?,
-                KindPre::Dashboard(p) => p.instantiate(&mut *store)?.xbuild_platform_plugin().call_describe(store)?,
-                KindPre::Devapp(p) => p.instantiate(&mut *store)?.xbuild_platform_plugin().call_describe(store)?,
+                KindPre::Builders(p) => p
+                    .instantiate(&mut *store)?
+                    .xbuild_platform_plugin()
+                    .call_describe(store)?,
+                KindPre::Scheduler(p) => p
+                    .instantiate(&mut *store)?
+                    .xbuild_platform_plugin()
+                    .call_describe(store)?,
+                KindPre::Gopherbot(p) => p
+                    .instantiate(&mut *store)?
+                    .xbuild_platform_plugin()
+                    .call_describe(store)?,
+                KindPre::Dashboard(p) => p
+                    .instantiate(&mut *store)?
+                    .xbuild_platform_plugin()
+                    .call_describe(store)?,
+                KindPre::Devapp(p) => p
+                    .instantiate(&mut *store)?
+                    .xbuild_platform_plugin()
+                    .call_describe(store)?,
             })
         })?;
         Ok(d.into())
@@ -233,11 +289,18 @@ impl Runtime {
         let _enter = span.enter();
         let _slot = self.slots.acquire();
         let data = self.data.lock().clone();
-        let mut store = Store::new(self.engine.engine(), HostState::new(v.label.clone(), opts.memory, opts.clock, data));
+        let mut store = Store::new(
+            self.engine.engine(),
+            HostState::new(v.label.clone(), opts.memory, opts.clock, data),
+        );
         store.limiter(|s| &mut s.limiter);
         let fuel_given = opts.fuel.unwrap_or(u64::MAX);
         store.set_fuel(fuel_given).map_err(engine_err)?;
-        let ticks = opts.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1) as u64;
+        let ticks = opts
+            .deadline
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
 
@@ -251,7 +314,9 @@ impl Runtime {
             memory_peak: store.data().limiter.peak,
         };
         v.stats.calls.fetch_add(1, Ordering::Relaxed);
-        v.stats.nanos.fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
+        v.stats
+            .nanos
+            .fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
         if opts.fuel.is_some() {
             v.stats.fuel.fetch_add(used, Ordering::Relaxed);
         }
@@ -288,15 +353,24 @@ impl Runtime {
 /// Name the cause of a failed call.
 fn classify(e: &wasmtime::Error, store: &Store<HostState>, opts: &CallOptions) -> Fault {
     if let Some(requested) = store.data().limiter.refused {
-        return Fault::MemoryCap { cap: store.data().limiter.cap, requested };
+        return Fault::MemoryCap {
+            cap: store.data().limiter.cap,
+            requested,
+        };
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Fault::Deadline { millis: opts.deadline.as_millis() as u64 },
-        Some(Trap::OutOfFuel) => Fault::OutOfFuel { fuel: opts.fuel.unwrap_or(u64::MAX) },
+        Some(Trap::Interrupt) => Fault::Deadline {
+            millis: opts.deadline.as_millis() as u64,
+        },
+        Some(Trap::OutOfFuel) => Fault::OutOfFuel {
+            fuel: opts.fuel.unwrap_or(u64::MAX),
+        },
         Some(trap) => {
-            let at = e
-                .downcast_ref::<wasmtime::WasmBacktrace>()
-                .and_then(|bt| bt.frames().first().and_then(|f| f.func_name().map(str::to_string)));
+            let at = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
+                bt.frames()
+                    .first()
+                    .and_then(|f| f.func_name().map(str::to_string))
+            });
             match at {
                 Some(func) => Fault::Trap(format!("{trap} in {func}")),
                 None => Fault::Trap(trap.to_string()),
@@ -319,7 +393,10 @@ fn linker(engine: &wasmtime::Engine, kind: Kind) -> wasmtime::Result<Linker<Host
     Ok(l)
 }
 
-fn kind_pre(kind: Kind, pre: wasmtime::component::InstancePre<HostState>) -> wasmtime::Result<KindPre> {
+fn kind_pre(
+    kind: Kind,
+    pre: wasmtime::component::InstancePre<HostState>,
+) -> wasmtime::Result<KindPre> {
     Ok(match kind {
         Kind::Builders => KindPre::Builders(builders::BuildersPre::new(pre)?),
         Kind::Scheduler => KindPre::Scheduler(scheduler::SchedulerPre::new(pre)?),
@@ -339,7 +416,10 @@ struct SlotGuard<'a>(&'a Slots);
 
 impl Slots {
     fn new(n: usize) -> Self {
-        Slots { free: Mutex::new(n), freed: Condvar::new() }
+        Slots {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
     }
 
     fn acquire(&self) -> SlotGuard<'_> {

@@ -13,16 +13,24 @@ pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<()> {
         Kind::Builders => builders(rt, v),
         Kind::Scheduler => {
             let ids = with(rt, v, |p| p.schedule(&[], &[]))?;
-            ensure(rt, v, ids.is_empty(), || "scheduled work from an empty queue".into())
+            ensure(rt, v, ids.is_empty(), || {
+                "scheduled work from an empty queue".into()
+            })
         }
         Kind::Gopherbot => {
             let rules = with(rt, v, |p| p.rules())?;
             unique(rt, v, rules.iter().map(|r| r.name.as_str()), "rule")
         }
         Kind::Dashboard | Kind::Devapp => {
-            let req = Request { method: "GET".into(), path: "/".into(), query: vec![] };
+            let req = Request {
+                method: "GET".into(),
+                path: "/".into(),
+                query: vec![],
+            };
             let resp = with(rt, v, |p| p.render(&req))?;
-            ensure(rt, v, (100..600).contains(&resp.status), || format!("rendered status {}", resp.status))
+            ensure(rt, v, (100..600).contains(&resp.status), || {
+                format!("rendered status {}", resp.status)
+            })
         }
     }
 }
@@ -33,15 +41,24 @@ fn builders(rt: &Runtime, v: &PluginVersion) -> Result<()> {
     unique(rt, v, hosts.iter().map(|h| h.name.as_str()), "host type")?;
     unique(rt, v, builders.iter().map(|b| b.name.as_str()), "builder")?;
     for h in &hosts {
-        ensure(rt, v, h.name.starts_with("host-"), || format!("host type {:?} does not start with \"host-\"", h.name))?;
+        ensure(rt, v, h.name.starts_with("host-"), || {
+            format!("host type {:?} does not start with \"host-\"", h.name)
+        })?;
     }
     let known: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     for b in &builders {
-        ensure(rt, v, !b.name.is_empty(), || "a builder with an empty name".into())?;
-        ensure(rt, v, known.contains(b.host_type.as_str()), || {
-            format!("builder {} uses undefined host type {:?}", b.name, b.host_type)
+        ensure(rt, v, !b.name.is_empty(), || {
+            "a builder with an empty name".into()
         })?;
-        ensure(rt, v, !b.known_issues.contains(&0), || format!("builder {} lists known issue 0", b.name))?;
+        ensure(rt, v, known.contains(b.host_type.as_str()), || {
+            format!(
+                "builder {} uses undefined host type {:?}",
+                b.name, b.host_type
+            )
+        })?;
+        ensure(rt, v, !b.known_issues.contains(&0), || {
+            format!("builder {} lists known issue 0", b.name)
+        })?;
     }
     Ok(())
 }
@@ -58,10 +75,17 @@ fn ensure(rt: &Runtime, v: &PluginVersion, ok: bool, msg: impl FnOnce() -> Strin
     }
 }
 
-fn unique<'a>(rt: &Runtime, v: &PluginVersion, names: impl Iterator<Item = &'a str>, what: &str) -> Result<()> {
+fn unique<'a>(
+    rt: &Runtime,
+    v: &PluginVersion,
+    names: impl Iterator<Item = &'a str>,
+    what: &str,
+) -> Result<()> {
     let mut seen = HashSet::new();
     for n in names {
-        ensure(rt, v, seen.insert(n), || format!("{what} {n:?} defined twice"))?;
+        ensure(rt, v, seen.insert(n), || {
+            format!("{what} {n:?} defined twice")
+        })?;
     }
     Ok(())
 }

@@ -44,11 +44,16 @@ pub struct PluginStore {
 
 impl PluginStore {
     pub fn open(dir: &Path) -> Result<Self> {
-        let err = |e: &dyn std::fmt::Display| Error::Store { path: dir.display().to_string(), reason: e.to_string() };
+        let err = |e: &dyn std::fmt::Display| Error::Store {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
         std::fs::create_dir_all(dir.join("blobs")).map_err(|e| err(&e))?;
         let db = Connection::open(dir.join("plugins.db")).map_err(|e| err(&e))?;
-        db.pragma_update(None, "journal_mode", "wal").map_err(|e| err(&e))?;
-        db.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| err(&e))?;
+        db.pragma_update(None, "journal_mode", "wal")
+            .map_err(|e| err(&e))?;
+        db.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| err(&e))?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS versions (
                 id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -62,7 +67,10 @@ impl PluginStore {
                 action TEXT NOT NULL, from_id TEXT, to_id TEXT NOT NULL);",
         )
         .map_err(|e| err(&e))?;
-        Ok(PluginStore { dir: dir.to_path_buf(), db: parking_lot::Mutex::new(db) })
+        Ok(PluginStore {
+            dir: dir.to_path_buf(),
+            db: parking_lot::Mutex::new(db),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -74,7 +82,10 @@ impl PluginStore {
     }
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::Store { path: self.dir.display().to_string(), reason: e.to_string() }
+        Error::Store {
+            path: self.dir.display().to_string(),
+            reason: e.to_string(),
+        }
     }
 
     fn blob_path(&self, id: &VersionId) -> PathBuf {
@@ -89,7 +100,9 @@ impl PluginStore {
             return Ok(());
         }
         let tmp = path.with_extension("part");
-        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| self.err(e))
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| self.err(e))
     }
 
     pub fn blob(&self, id: &VersionId) -> Result<Vec<u8>> {
@@ -102,7 +115,9 @@ impl PluginStore {
             return Ok(None);
         }
         let db = self.db.lock();
-        let mut stmt = db.prepare("SELECT id FROM versions WHERE id LIKE ?1 || '%' LIMIT 2").map_err(|e| self.err(e))?;
+        let mut stmt = db
+            .prepare("SELECT id FROM versions WHERE id LIKE ?1 || '%' LIMIT 2")
+            .map_err(|e| self.err(e))?;
         let ids: Vec<String> = stmt
             .query_map([prefix.to_lowercase()], |r| r.get(0))
             .and_then(|rows| rows.collect())
@@ -135,20 +150,32 @@ impl PluginStore {
 
     pub fn slots(&self) -> Result<Vec<SlotRow>> {
         let db = self.db.lock();
-        let mut stmt = db.prepare("SELECT name, kind, serving, history FROM slots ORDER BY name").map_err(|e| self.err(e))?;
+        let mut stmt = db
+            .prepare("SELECT name, kind, serving, history FROM slots ORDER BY name")
+            .map_err(|e| self.err(e))?;
         let rows: Vec<(String, String, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))?;
-        rows.into_iter().map(|(n, k, s, h)| self.slot_row(n, &k, &s, &h)).collect()
+        rows.into_iter()
+            .map(|(n, k, s, h)| self.slot_row(n, &k, &s, &h))
+            .collect()
     }
 
     fn slot_row(&self, name: String, kind: &str, serving: &str, history: &str) -> Result<SlotRow> {
-        let id = |s: &str| VersionId::parse(s).ok_or_else(|| self.err(format!("slot {name}: bad version id {s:?}")));
+        let id = |s: &str| {
+            VersionId::parse(s)
+                .ok_or_else(|| self.err(format!("slot {name}: bad version id {s:?}")))
+        };
         Ok(SlotRow {
-            kind: Kind::parse(kind).ok_or_else(|| self.err(format!("slot {name}: unknown kind {kind:?}")))?,
+            kind: Kind::parse(kind)
+                .ok_or_else(|| self.err(format!("slot {name}: unknown kind {kind:?}")))?,
             serving: id(serving)?,
-            history: history.split(',').filter(|s| !s.is_empty()).map(id).collect::<Result<_>>()?,
+            history: history
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(id)
+                .collect::<Result<_>>()?,
             name,
         })
     }
@@ -166,12 +193,16 @@ impl PluginStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         let old: Option<(String, String, String)> = tx
-            .query_row("SELECT kind, serving, history FROM slots WHERE name = ?1", [name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT kind, serving, history FROM slots WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
-        let old = old.map(|(k, s, h)| self.slot_row(name.to_string(), &k, &s, &h)).transpose()?;
+        let old = old
+            .map(|(k, s, h)| self.slot_row(name.to_string(), &k, &s, &h))
+            .transpose()?;
         let from = old.as_ref().map(|o| o.serving.as_str().to_string());
         let (mut new, action) = f(old.clone())?;
         if old.as_ref() == Some(&new) {
@@ -184,7 +215,12 @@ impl PluginStore {
         tx.execute(
             "INSERT INTO slots (name, kind, serving, history) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET kind = ?2, serving = ?3, history = ?4",
-            params![name, new.kind.as_str(), new.serving.as_str(), history.join(",")],
+            params![
+                name,
+                new.kind.as_str(),
+                new.serving.as_str(),
+                history.join(",")
+            ],
         )
         .map_err(|e| self.err(e))?;
         tx.execute(
@@ -199,23 +235,36 @@ impl PluginStore {
     pub fn events(&self, name: &str) -> Result<Vec<Event>> {
         let db = self.db.lock();
         let mut stmt = db
-            .prepare("SELECT at, name, action, from_id, to_id FROM events WHERE name = ?1 ORDER BY seq")
+            .prepare(
+                "SELECT at, name, action, from_id, to_id FROM events WHERE name = ?1 ORDER BY seq",
+            )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(i64, String, String, Option<String>, String)> = stmt
-            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
             .filter_map(|(at, name, action, from, to)| {
-                Some(Event { at, name, action, from: from.as_deref().and_then(VersionId::parse), to: VersionId::parse(&to)? })
+                Some(Event {
+                    at,
+                    name,
+                    action,
+                    from: from.as_deref().and_then(VersionId::parse),
+                    to: VersionId::parse(&to)?,
+                })
             })
             .collect())
     }
 
     /// Changes whenever another connection commits (sqlite's `data_version`).
     pub fn data_version(&self) -> Result<i64> {
-        self.db.lock().pragma_query_value(None, "data_version", |r| r.get(0)).map_err(|e| self.err(e))
+        self.db
+            .lock()
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 }
 

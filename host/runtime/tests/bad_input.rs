@@ -14,8 +14,16 @@ fn refused(bad: &[u8]) -> Error {
     let err = reg.load(bad, "bad.wasm").unwrap_err();
     let serving = reg.serving("victim").unwrap();
     assert_eq!(serving.version.id, good_id, "serving version untouched");
-    assert!(serving.plugin().builds("x", &common_work()).unwrap(), "and still answers");
-    assert_eq!(reg.counters.rejected.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert!(
+        serving.plugin().builds("x", &common_work()).unwrap(),
+        "and still answers"
+    );
+    assert_eq!(
+        reg.counters
+            .rejected
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
     err
 }
 
@@ -34,7 +42,11 @@ fn common_work() -> runtime::Work {
 fn random_bytes_are_not_a_component() {
     let err = refused(b"definitely not wasm");
     assert!(matches!(err, Error::NotAComponent { .. }), "{err}");
-    assert!(err.to_string().contains("bad.wasm: not a WebAssembly component: missing the \\0asm magic"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("bad.wasm: not a WebAssembly component: missing the \\0asm magic"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,18 +68,32 @@ fn a_component_that_claims_another_kind_is_refused() {
     let wat = builders_wat("liar", "1", SCHEDULER, "", "(i32.const 1)");
     let err = refused(&component("builders", None, &wat));
     assert!(matches!(err, Error::WrongKind { .. }), "{err}");
-    assert!(err.to_string().contains("is a scheduler plugin, expected builders"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is a scheduler plugin, expected builders"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_component_of_another_kind_cannot_take_a_builders_slot() {
     let reg = registry();
-    reg.load(&builders_component("slot", "1", "(i32.const 1)"), "b.wasm").unwrap();
-    let sched = reg.load(&common::scheduler_component("slot"), "s.wasm").unwrap();
+    reg.load(&builders_component("slot", "1", "(i32.const 1)"), "b.wasm")
+        .unwrap();
+    let sched = reg
+        .load(&common::scheduler_component("slot"), "s.wasm")
+        .unwrap();
     assert!(!sched.serving);
     let err = reg.swap("slot", &sched.version.id).unwrap_err();
-    assert!(err.to_string().contains("is a scheduler plugin, expected builders"), "{err}");
-    assert_eq!(reg.serving("slot").unwrap().version.kind(), runtime::Kind::Builders);
+    assert!(
+        err.to_string()
+            .contains("is a scheduler plugin, expected builders"),
+        "{err}"
+    );
+    assert_eq!(
+        reg.serving("slot").unwrap().version.kind(),
+        runtime::Kind::Builders
+    );
 }
 
 #[test]
@@ -94,7 +120,13 @@ fn a_builders_plugin_importing_the_corpus_is_refused() {
     let wit = "package test:worlds;
         world greedy { include xbuild:platform/builders@0.1.0; import xbuild:platform/corpus@0.1.0; }";
     let import = r#"(import "xbuild:platform/corpus@0.1.0" "generation" (func $gen (result i64)))"#;
-    let wat = builders_wat("greedy", "1", BUILDERS, import, "(i32.wrap_i64 (call $gen))");
+    let wat = builders_wat(
+        "greedy",
+        "1",
+        BUILDERS,
+        import,
+        "(i32.wrap_i64 (call $gen))",
+    );
     let err = refused(&component("greedy", Some(wit), &wat));
     assert!(
         err.to_string().contains("imports xbuild:platform/corpus@0.1.0, which the host does not grant to builders plugins"),
@@ -107,10 +139,21 @@ fn a_plugin_importing_an_unknown_interface_is_refused() {
     let wit = "package test:worlds;
         interface dial { connect: func(host: string) -> bool; }
         world dialer { include xbuild:platform/builders@0.1.0; import dial; }";
-    let import = r#"(import "test:worlds/dial" "connect" (func $dial (param i32 i32) (result i32)))"#;
-    let wat = builders_wat("dialer", "1", BUILDERS, import, "(call $dial (i32.const 200) (i32.const 6))");
+    let import =
+        r#"(import "test:worlds/dial" "connect" (func $dial (param i32 i32) (result i32)))"#;
+    let wat = builders_wat(
+        "dialer",
+        "1",
+        BUILDERS,
+        import,
+        "(call $dial (i32.const 200) (i32.const 6))",
+    );
     let err = refused(&component("dialer", Some(wit), &wat));
-    assert!(err.to_string().contains("imports test:worlds/dial, which the host does not grant"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("imports test:worlds/dial, which the host does not grant"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,5 +178,8 @@ fn a_builders_plugin_breaking_addbuilder_invariants_is_refused() {
     );
     let err = refused(&component("builders", None, &wat));
     assert!(err.to_string().contains("self-check failed"), "{err}");
-    assert!(err.to_string().contains("a builder with an empty name"), "{err}");
+    assert!(
+        err.to_string().contains("a builder with an empty name"),
+        "{err}"
+    );
 }

@@ -19,7 +19,9 @@ pub fn wit_dir() -> PathBuf {
 pub fn component(world: &str, extra_wit: Option<&str>, wat: &str) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let pkg = match extra_wit {
-        Some(src) if src.contains("package xbuild:platform@") => resolve.push_str("test.wit", src).unwrap(),
+        Some(src) if src.contains("package xbuild:platform@") => {
+            resolve.push_str("test.wit", src).unwrap()
+        }
         Some(src) => {
             resolve.push_dir(wit_dir()).unwrap();
             resolve.push_str("test.wit", src).unwrap()
@@ -29,7 +31,12 @@ pub fn component(world: &str, extra_wit: Option<&str>, wat: &str) -> Vec<u8> {
     let world = resolve.select_world(&[pkg], Some(world)).unwrap();
     let mut module = wat::parse_str(wat).unwrap();
     embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
-    ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+    ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
 }
 
 /// Kind byte of `plugin-kind` in the WIT enum.
@@ -39,7 +46,15 @@ pub const SCHEDULER: u8 = 1;
 /// Core-module pieces every test component shares: memory, a bump `cabi_realloc`, the
 /// `describe` record at 0 (name at 200, version at 300) and an empty list at 100.
 fn prelude(name: &str, version: &str, kind: u8) -> String {
-    let le = |n: usize| format!("\\{:02x}\\{:02x}\\{:02x}\\{:02x}", n & 0xff, (n >> 8) & 0xff, 0, 0);
+    let le = |n: usize| {
+        format!(
+            "\\{:02x}\\{:02x}\\{:02x}\\{:02x}",
+            n & 0xff,
+            (n >> 8) & 0xff,
+            0,
+            0
+        )
+    };
     format!(
         r#"
   (memory (export "memory") 2)
@@ -64,7 +79,13 @@ fn prelude(name: &str, version: &str, kind: u8) -> String {
 
 /// A builders component whose `builds` runs `builds_body` (15 flat i32 params, returns
 /// an i32 bool); `imports` are extra core imports, e.g. the clock.
-pub fn builders_wat(name: &str, version: &str, kind: u8, imports: &str, builds_body: &str) -> String {
+pub fn builders_wat(
+    name: &str,
+    version: &str,
+    kind: u8,
+    imports: &str,
+    builds_body: &str,
+) -> String {
     let p15 = "(param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)";
     format!(
         r#"(module
@@ -81,7 +102,11 @@ pub fn builders_wat(name: &str, version: &str, kind: u8, imports: &str, builds_b
 }
 
 pub fn builders_component(name: &str, version: &str, builds_body: &str) -> Vec<u8> {
-    component("builders", None, &builders_wat(name, version, BUILDERS, "", builds_body))
+    component(
+        "builders",
+        None,
+        &builders_wat(name, version, BUILDERS, "", builds_body),
+    )
 }
 
 /// A scheduler that never starts anything.

@@ -1,0 +1,144 @@
+//! The plugin store: a restart restores what served without recompiling, the CLI
+//! (another process, here another registry on the same directory) changes what a
+//! running host serves, and the watched directory loads or rejects dropped files.
+
+mod common;
+
+use common::builders_component;
+use runtime::{PluginStore, Registry, Runtime, RuntimeConfig};
+use std::sync::Arc;
+
+fn open(dir: &std::path::Path) -> Registry {
+    let store = PluginStore::open(dir).unwrap();
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: Some(store.cache_dir()),
+        ..Default::default()
+    })
+    .unwrap();
+    Registry::open(Arc::new(rt), store).unwrap()
+}
+
+#[test]
+fn a_restart_restores_serving_versions_and_history_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = builders_component("p", "1", "(i32.const 1)");
+    let v2 = builders_component("p", "2", "(i32.const 0)");
+    let id2 = {
+        let reg = open(dir.path());
+        reg.load(&v1, "v1").unwrap();
+        reg.load_and_swap(&v2, "v2").unwrap().serving.id.clone()
+    };
+    let reg = open(dir.path());
+    assert!(reg.runtime().is_cached(&id2), "compiled code is on disk");
+    let slot = &reg.list()[0];
+    assert_eq!(slot.serving.id, id2);
+    assert_eq!(slot.history.len(), 1);
+    reg.rollback("p").unwrap();
+    assert_eq!(reg.serving("p").unwrap().version.description.version, "1");
+    let actions: Vec<_> = reg
+        .plugin_store()
+        .unwrap()
+        .events("p")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["load", "swap", "rollback"]);
+}
+
+#[test]
+fn a_running_host_follows_swaps_made_by_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = open(dir.path());
+    server
+        .load(&builders_component("p", "1", "(i32.const 1)"), "v1")
+        .unwrap();
+    let cli = open(dir.path());
+    let slot = cli
+        .load_and_swap(&builders_component("p", "2", "(i32.const 0)"), "v2")
+        .unwrap();
+    assert_eq!(
+        server.serving("p").unwrap().version.description.version,
+        "1",
+        "not yet reconciled"
+    );
+    assert_eq!(server.reconcile().unwrap(), ["p"]);
+    assert_eq!(server.serving("p").unwrap().version.id, slot.serving.id);
+    assert!(server.reconcile().unwrap().is_empty(), "nothing new");
+    cli.rollback("p").unwrap();
+    server.reconcile().unwrap();
+    assert_eq!(
+        server.serving("p").unwrap().version.description.version,
+        "1"
+    );
+}
+
+#[test]
+fn the_watched_directory_loads_good_files_and_rejects_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let reg = open(&dir.path().join("store"));
+    reg.load(&builders_component("w", "1", "(i32.const 1)"), "v1")
+        .unwrap();
+    std::fs::write(
+        incoming.join("a-good.wasm"),
+        builders_component("w", "2", "(i32.const 0)"),
+    )
+    .unwrap();
+    std::fs::write(incoming.join("b-bad.wasm"), b"garbage").unwrap();
+    let outcomes = reg.scan_incoming(&incoming);
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes[0].1.is_ok());
+    assert!(outcomes[1].1.is_err());
+    assert_eq!(reg.serving("w").unwrap().version.description.version, "2");
+    assert!(incoming.join("loaded/a-good.wasm").exists());
+    assert!(incoming.join("b-bad.wasm.rejected").exists());
+    let reason = std::fs::read_to_string(incoming.join("b-bad.wasm.rejected.txt")).unwrap();
+    assert!(reason.contains("not a WebAssembly component"), "{reason}");
+    assert!(
+        reg.scan_incoming(&incoming).is_empty(),
+        "each file is taken once"
+    );
+}
+
+#[test]
+fn versions_resolve_by_unique_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = open(dir.path());
+    let id = reg
+        .load(&builders_component("x", "1", "(i32.const 1)"), "v1")
+        .unwrap()
+        .version
+        .id
+        .clone();
+    assert_eq!(reg.resolve(&id.as_str()[..8]).unwrap(), id);
+    assert!(reg.resolve("abc").is_err(), "too short to be a prefix");
+}
+
+#[test]
+fn metrics_count_calls_faults_and_swaps_per_version() {
+    let reg = common::registry();
+    reg.load(&builders_component("m", "1", "unreachable"), "v1")
+        .unwrap();
+    let h = reg.serving("m").unwrap();
+    let w = runtime::Work {
+        kind: runtime::WorkKind::Try,
+        repo: "go".into(),
+        branch: "master".into(),
+        commit: "c".into(),
+        go_branch: None,
+        go_commit: None,
+    };
+    assert!(h.plugin().builds("b", &w).is_err());
+    reg.load_and_swap(&builders_component("m", "2", "(i32.const 1)"), "v2")
+        .unwrap();
+    let text = runtime::metrics::render(&reg);
+    let short = h.version.id.short();
+    assert!(text.contains(&format!(
+        "xbuild_plugin_faults_total{{kind=\"builders\",name=\"m\",version=\"1\",id=\"{short}\",cause=\"trap\"}} 1"
+    )), "{text}");
+    assert!(text.contains(&format!("xbuild_plugin_calls_total{{kind=\"builders\",name=\"m\",version=\"1\",id=\"{short}\"}} 4")), "{text}");
+    assert!(text.contains("xbuild_plugin_swaps_total 1"), "{text}");
+    assert!(text.contains("# TYPE xbuild_plugin_calls_total counter"));
+}
