@@ -20,6 +20,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use axum::serve::ListenerExt;
 use buildlet::{Acceptor, Client, ExecOpts};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -272,7 +273,13 @@ async fn main() -> Result<()> {
     let (acceptor, mut rx) = Acceptor::with_master_key(b"bench".to_vec(), false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, acceptor.router()).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener.tap_io(|t| drop(t.set_nodelay(true))),
+            acceptor.router(),
+        )
+        .await
+    });
     let keyf = tmp.path().join("key");
     std::fs::write(&keyf, buildlet::builder_key(b"bench", "bench-host"))?;
     let mut rchild = tokio::process::Command::new(&bin)

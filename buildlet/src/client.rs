@@ -10,7 +10,7 @@ use base64::Engine;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::client::conn::{http1, http2};
@@ -24,7 +24,7 @@ use crate::exec::PROCESS_STATE;
 /// Boxed error of request bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Body type of requests the client sends.
-pub type ReqBody = BoxBody<Bytes, BoxError>;
+pub type ReqBody = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Header timeout of the Go client for `/exec`, `/status` and `/workdir`.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -339,7 +339,7 @@ impl Client {
     /// `PUT /writetgz?dir=`: extracts the `.tar.gz` read from `tgz` (streamed) into `dir`.
     pub async fn put_tar(
         &self,
-        tgz: impl AsyncRead + Send + Sync + 'static,
+        tgz: impl AsyncRead + Send + 'static,
         dir: &str,
     ) -> Result<(), Error> {
         let req = request(
@@ -367,7 +367,7 @@ impl Client {
     /// `PUT /write?path=&mode=`: writes one file (streamed), `mode` being its permissions.
     pub async fn put(
         &self,
-        data: impl AsyncRead + Send + Sync + 'static,
+        data: impl AsyncRead + Send + 'static,
         path: &str,
         mode: u32,
     ) -> Result<(), Error> {
@@ -590,14 +590,16 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 fn empty() -> ReqBody {
-    Full::new(Bytes::new()).map_err(|e| match e {}).boxed()
+    Full::new(Bytes::new())
+        .map_err(|e| match e {})
+        .boxed_unsync()
 }
 
-fn stream_body(r: impl AsyncRead + Send + Sync + 'static) -> ReqBody {
+fn stream_body(r: impl AsyncRead + Send + 'static) -> ReqBody {
     let s = ReaderStream::with_capacity(r, 256 << 10)
         .map_ok(Frame::data)
         .map_err(|e| Box::new(e) as BoxError);
-    BodyExt::boxed(StreamBody::new(s))
+    BodyExt::boxed_unsync(StreamBody::new(s))
 }
 
 fn request(method: Method, uri: &str, body: ReqBody) -> Request<ReqBody> {
@@ -615,7 +617,7 @@ fn get(uri: &str) -> Request<ReqBody> {
 fn form_request(uri: &str, form: &[(&str, &str)]) -> Request<ReqBody> {
     let body = Full::new(Bytes::from(query(form)))
         .map_err(|e| match e {})
-        .boxed();
+        .boxed_unsync();
     let mut req = request(Method::POST, uri, body);
     req.headers_mut().insert(
         header::CONTENT_TYPE,

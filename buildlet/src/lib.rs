@@ -30,6 +30,19 @@
 //!   connection, and reconnects with backoff ([`reverse`]).
 //! - `/halt` ends the buildlet and its commands; powering off needs an explicit flag.
 
+//!
+//! # Use
+//!
+//! - Server: [`WorkDir::open`] + [`Buildlet::new`] give [`Buildlet::router`] (axum);
+//!   [`h1::serve`] serves it in listen mode (HTTP/1.1, optional rustls, trailers for every
+//!   client), [`reverse::run`] in reverse mode. [`Buildlet::halted`] resolves on `/halt`.
+//! - Client: [`Client::new`] (direct, [`ClientOptions`] for password and a pinned TLS
+//!   config from [`tls::pinned_client_config`]) or the client inside a
+//!   [`ReverseBuildlet`]; one method per endpoint, typed [`Error`]s.
+//! - Coordinator side of reverse mode: [`Acceptor`] (`GET /reverse`), keys from
+//!   [`builder_key`]; insert [`ConnectedOverTls`] into requests that came over TLS when
+//!   TLS is required.
+
 pub mod body;
 pub mod client;
 pub mod exec;

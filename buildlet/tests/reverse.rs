@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use buildlet::reverse::{self, ReverseConfig};
 use buildlet::{
     builder_key, Acceptor, Buildlet, Config, Error, ExecOpts, ReverseBuildlet, WorkDir,
@@ -25,7 +26,13 @@ async fn coordinator() -> Coordinator {
     let (acceptor, rx) = Acceptor::with_master_key(MASTER.to_vec(), false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, acceptor.router()).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener.tap_io(|t| drop(t.set_nodelay(true))),
+            acceptor.router(),
+        )
+        .await
+    });
     Coordinator { url, rx }
 }
 
@@ -245,7 +252,13 @@ async fn acceptor_refuses_malformed_registrations() {
     let (acceptor, _rx) = Acceptor::with_master_key(MASTER.to_vec(), true);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, acceptor.router()).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener.tap_io(|t| drop(t.set_nodelay(true))),
+            acceptor.router(),
+        )
+        .await
+    });
     let r = raw(&url, &format!("GET /reverse HTTP/1.1\r\nHost: x\r\nUpgrade: buildlet-h2\r\nConnection: Upgrade\r\nX-Go-Host-Type: t\r\nX-Go-Builder-Key: {key}\r\n\r\n")).await;
     assert!(
         r.starts_with("HTTP/1.1 500") && r.contains("buildlet registration requires SSL"),
