@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
 
 use crate::disklog::{DiskLog, LogError, RecordPos};
 use crate::fxhash::FxHashMap;
@@ -69,9 +70,9 @@ impl Default for Corpus {
     }
 }
 
-/// Is this commit a NoteDB meta commit (its footer names a patch set)?
+/// Is this commit a NoteDB meta commit? Its footer block starts with `Patch-set:`.
 fn is_meta_commit(msg: &str) -> bool {
-    msg.contains("\nPatch-set: ")
+    crate::notedb::footer_block(msg).starts_with("Patch-set:")
 }
 
 impl Corpus {
@@ -104,21 +105,73 @@ impl Corpus {
     }
 
     /// Applies the records appended to `log` since the last load or catch-up. Returns how
-    /// many were applied.
+    /// many were applied. On a bad record, everything before it is applied and the error
+    /// names the file and offset.
+    ///
+    /// Reading, SHA-224 checking and protobuf decoding run on a second thread, a batch
+    /// ahead of the thread applying mutations (in log order).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
+        const BATCH: usize = 64;
+        enum Stop {
+            Log(LogError),
+            Hangup,
+        }
+        impl From<LogError> for Stop {
+            fn from(e: LogError) -> Stop {
+                Stop::Log(e)
+            }
+        }
+        type Batch = Vec<(Mutation, RecordPos)>;
         let from = self.next_pos.unwrap_or_default();
-        let mut n = 0;
-        log.for_each_record_from(from, |r| {
-            let m = r.mutation()?;
-            self.apply(&m);
-            self.next_pos = Some(RecordPos {
-                segment: r.pos.segment,
-                offset: r.end,
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, LogError>>(16);
+        // Applied batches go back to the reading thread to be dropped there: memory is
+        // freed by the thread that allocated it, which keeps malloc's arenas uncontended.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                let r = log.for_each_record_from(from, |r| {
+                    let end = RecordPos {
+                        segment: r.pos.segment,
+                        offset: r.end,
+                    };
+                    batch.push((r.mutation()?, end));
+                    if batch.len() == BATCH {
+                        let mut next = done_rx.try_recv().unwrap_or_default();
+                        next.clear();
+                        next.reserve(BATCH);
+                        let full = std::mem::replace(&mut batch, next);
+                        tx.send(Ok(full)).map_err(|_| Stop::Hangup)?;
+                    }
+                    Ok::<_, Stop>(())
+                });
+                let _ = tx.send(Ok(batch));
+                if let Err(Stop::Log(e)) = r {
+                    let _ = tx.send(Err(e));
+                }
+                drop(tx);
+                // Drop what the applier hands back until it is done.
+                for b in done_rx {
+                    drop(b);
+                }
             });
-            n += 1;
-            Ok::<_, LogError>(())
-        })?;
-        Ok(n)
+            // The channels are arguments so an early error return drops them, which lets
+            // the reading thread finish.
+            let mut apply_all = |rx: Receiver<Result<Batch, LogError>>, done: Sender<Batch>| {
+                let mut n = 0;
+                for batch in rx {
+                    let batch = batch?;
+                    for (m, end) in &batch {
+                        self.apply(m);
+                        self.next_pos = Some(*end);
+                        n += 1;
+                    }
+                    let _ = done.send(batch);
+                }
+                Ok(n)
+            };
+            apply_all(rx, done_tx)
+        })
     }
 
     /// Applies every record of a reclog file's bytes (e.g. a day file of Go's
@@ -237,14 +290,13 @@ impl Corpus {
         out.cls.push((pid, n));
         out.try_work_changed |= self.try_work.update(pid, cl, &self.strings);
         // Issue references of the current patch set's commit message.
-        let msg = cl
+        let refs = cl
             .current_commit(&self.git)
             .and_then(|h| self.git.commit(&h))
-            .map(|c| c.msg.to_string())
+            .map(|c| parse_github_refs(self.strings.resolve(proj.name), &c.msg))
             .unwrap_or_default();
-        let project = self.strings.resolve(proj.name).to_owned();
         let mut new = Vec::new();
-        for r in parse_github_refs(&project, &msg) {
+        for r in refs {
             if let Some(rid) = self.github.repo_id(&mut self.strings, &r.owner, &r.repo) {
                 new.push((rid, r.number));
             }

@@ -51,12 +51,39 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// A final avalanche (murmur3's fmix64): the Fx step leaves low bits that depend only
+    /// on low input bits, and hashbrown picks buckets by low bits; keys whose varying
+    /// bytes are multiples of 256 (made-up hashes, ids × 1000) would otherwise collide.
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
 pub type FxHashSet<K> = HashSet<K, FxBuild>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn low_bits_vary_for_keys_that_differ_in_high_bytes() {
+        let b = FxBuild::default();
+        let buckets: HashSet<u64> = (0..1000u64)
+            .map(|i| b.hash_one((i << 8).to_le_bytes()) & 0xff)
+            .collect();
+        assert!(
+            buckets.len() > 200,
+            "only {} of 256 low-byte values",
+            buckets.len()
+        );
+    }
+}

@@ -279,10 +279,7 @@ impl GitHub {
         if owner.is_empty() || repo.is_empty() {
             return None;
         }
-        let key = (
-            strings.intern(&owner.to_ascii_lowercase()),
-            strings.intern(&repo.to_ascii_lowercase()),
-        );
+        let key = (intern_lower(strings, owner), intern_lower(strings, repo));
         Some(*self.by_name.entry(key).or_insert_with(|| {
             self.repos.push(GitHubRepo {
                 owner: key.0,
@@ -301,7 +298,7 @@ impl GitHub {
             return None;
         }
         let login = self.users.entry(u.id).or_insert(Sym::EMPTY);
-        if !u.login.is_empty() {
+        if !u.login.is_empty() && strings.resolve(*login) != u.login {
             *login = strings.intern(&u.login);
         }
         Some(u.id)
@@ -399,6 +396,15 @@ impl GitHub {
         }
         repo.index.update(m.number, old_keys, new_keys);
         Some((rid, m.number))
+    }
+}
+
+/// Interns `s` lowercased, without allocating when it already is.
+fn intern_lower(strings: &mut Interner, s: &str) -> Sym {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        strings.intern(&s.to_ascii_lowercase())
+    } else {
+        strings.intern(s)
     }
 }
 

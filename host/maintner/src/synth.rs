@@ -245,7 +245,7 @@ impl GerritSim {
         let mut all = vec![];
         if ps == 1 {
             all.push(format!("Change-id: {change_id}"));
-            all.push(format!("Subject: {title}"));
+            all.push(format!("Subject: {}", title.lines().next().unwrap_or("")));
             all.push("Branch: refs/heads/master".to_owned());
             all.push("Status: new".to_owned());
         }

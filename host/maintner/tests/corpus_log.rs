@@ -1,0 +1,57 @@
+//! Loading a corpus from the disk log: incremental catch-up, errors mid-log.
+
+use maintner::synth::{self, IssueSpec};
+use maintner::{Corpus, DiskLog, LogError, SyncPolicy};
+
+fn issue(n: i32) -> maintner::Mutation {
+    synth::new_issue(&IssueSpec {
+        owner: "golang",
+        repo: "go",
+        number: n,
+        id: n as i64,
+        user: (1, "gopher"),
+        created: 100,
+        updated: 100,
+        title: "t",
+        ..Default::default()
+    })
+}
+
+#[test]
+fn catch_up_applies_only_new_records_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
+    let ms: Vec<_> = (1..=500).map(issue).collect();
+    log.append_batch(&ms[..200]).unwrap();
+    let mut c = Corpus::load(&log).unwrap();
+    assert_eq!(c.stats().github_issues, 200);
+    assert_eq!(c.catch_up(&log).unwrap(), 0);
+    log.append_batch(&ms[200..]).unwrap();
+    assert_eq!(c.catch_up(&log).unwrap(), 300);
+    assert_eq!(c.stats().github_issues, 500);
+    assert_eq!(c.stats().mutations.total, 500);
+    // A big record seals the segment; catching up continues into the next one.
+    let mut big = issue(501);
+    big.github_issue.as_mut().unwrap().body = "b".repeat(17 << 20);
+    log.append(&big).unwrap();
+    log.append(&issue(502)).unwrap();
+    assert!(log.segments().len() >= 2);
+    assert_eq!(c.catch_up(&log).unwrap(), 2);
+    assert_eq!(c.stats().github_issues, 502);
+}
+
+#[test]
+fn load_stops_at_a_bad_record_after_applying_what_precedes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
+    let ms: Vec<_> = (1..=300).map(issue).collect();
+    log.append_batch(&ms).unwrap();
+    let bad = log.append_raw(&[0x0a, 0x64, 0x01]).unwrap();
+    log.append(&issue(301)).unwrap();
+    let mut c = Corpus::default();
+    match c.catch_up(&log) {
+        Err(LogError::Decode { offset, .. }) => assert_eq!(offset, bad.offset),
+        other => panic!("want a decode error, got {other:?}"),
+    }
+    assert_eq!(c.stats().github_issues, 300);
+}
