@@ -468,7 +468,8 @@ pub fn load_corpus(dir: &Path) -> Result<(LoadReport, Corpus), LogError> {
     let corpus = Corpus::load(&log)?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;
-    let (peak, _) = memory_kb();
+    let (peak, after) = memory_kb();
+    tracing::debug!(peak_kb = peak, rss_after_kb = after, "corpus load memory");
     let log_bytes = log.total_size();
     let s = corpus.stats();
     let log_mb = log_bytes as f64 / MB;

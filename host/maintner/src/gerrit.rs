@@ -59,6 +59,8 @@ pub struct GerritCL {
     pub branch: Sym,
     pub topic: Sym,
     pub change_id: Sym,
+    /// The latest `Subject:` footer (the commit's first line when it was uploaded).
+    pub subject: Sym,
     pub private: bool,
     pub wip: bool,
     pub hashtags: Vec<Sym>,
@@ -651,6 +653,7 @@ fn apply_meta(
             }
             Footer::Topic(t) => cl.topic = strings.intern(t),
             Footer::ChangeId(id) => cl.change_id = strings.intern(id),
+            Footer::Subject(sub) => cl.subject = strings.intern(sub),
             Footer::Private(p) => cl.private = *p,
             Footer::WorkInProgress(w) => cl.wip = *w,
             Footer::Hashtags(tags) => {
@@ -685,11 +688,7 @@ fn apply_meta(
                 cl.unknown_footers
                     .push((strings.intern(key), strings.intern(value)));
             }
-            Footer::PatchSet { .. }
-            | Footer::Commit(_)
-            | Footer::Tag(_)
-            | Footer::Subject(_)
-            | Footer::Ignored => {}
+            Footer::PatchSet { .. } | Footer::Commit(_) | Footer::Tag(_) | Footer::Ignored => {}
         }
     }
     if let Some((version, text)) = meta.message {

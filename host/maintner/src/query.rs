@@ -552,7 +552,10 @@ impl Corpus {
             branch: st.resolve(cl.branch).to_owned(),
             topic: st.resolve(cl.topic).to_owned(),
             change_id: st.resolve(cl.change_id).to_owned(),
-            subject: gc.map_or(String::new(), |c| c.summary().to_owned()),
+            subject: gc.map_or_else(
+                || st.resolve(cl.subject).to_owned(),
+                |c| c.summary().to_owned(),
+            ),
             owner: cl.owner,
             created: cl.created,
             version: cl.version(),

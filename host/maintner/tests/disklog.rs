@@ -332,3 +332,58 @@ fn git_mutation_round_trips_through_the_log() {
         [m]
     );
 }
+
+/// Writes `bytes` as frozen segment 0 under its true SHA-224 name.
+fn frozen_segment(dir: &Path, bytes: &[u8]) -> PathBuf {
+    let sha = hex::encode(Sha224::digest(bytes));
+    let path = dir.join(disklog::frozen_file_name(0, &sha));
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn offset_mismatch_in_a_segment_names_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = prost::Message::encode_to_vec(&issue(1, "one"));
+    let mut bytes = Vec::new();
+    maintner::reclog::encode_record(0, &data, &mut bytes);
+    let second = bytes.len() as u64;
+    // The second record claims to start at offset 0.
+    maintner::reclog::encode_record(0, &data, &mut bytes);
+    let path = frozen_segment(dir.path(), &bytes);
+    let log = DiskLog::open(dir.path()).unwrap();
+    match all_mutations(&log).unwrap_err() {
+        LogError::Record { path: p, source } => {
+            assert_eq!(p, path);
+            assert_eq!(
+                source,
+                RecordError::OffsetMismatch {
+                    offset: second,
+                    claimed: 0
+                }
+            );
+        }
+        other => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn length_past_eof_in_a_frozen_segment_is_an_error_not_a_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = prost::Message::encode_to_vec(&issue(1, "one"));
+    let mut bytes = Vec::new();
+    maintner::reclog::encode_record(0, &data, &mut bytes);
+    let second = bytes.len() as u64;
+    bytes.extend_from_slice(format!("REC@{second:x}+ff=short").as_bytes());
+    let path = frozen_segment(dir.path(), &bytes);
+    // Frozen segments are immutable: open leaves them alone, reading reports the damage.
+    let log = DiskLog::open(dir.path()).unwrap();
+    assert_eq!(log.open_report().truncated, None);
+    let err = all_mutations(&log).unwrap_err();
+    assert!(
+        matches!(&err, LogError::Record { source: RecordError::Truncated { offset, len: 0xff, .. }, .. } if *offset == second),
+        "{err}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+    assert!(disklog::verify(dir.path()).is_err());
+}
