@@ -54,7 +54,16 @@ pub fn run(
     let joined = args.join(" ");
     let mut cmd = Command::new("git");
     cmd.current_dir(dir)
-        .args(["-c", "core.quotepath=off"])
+        // No background gc/maintenance: a detached child would hold our stdout pipe open
+        // and make every fetch wait for a repack.
+        .args([
+            "-c",
+            "core.quotepath=off",
+            "-c",
+            "gc.auto=0",
+            "-c",
+            "maintenance.auto=false",
+        ])
         .args(args)
         // Keep git from reading the user's config or prompting: a poller must behave the
         // same on every machine.

@@ -7,7 +7,7 @@
 //! them, so a replay never sees a ref to an unknown commit.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use maintner::maintpb::{
     GerritMutation, GitCommit, GitDiffTree, GitDiffTreeFile, GitMutation, GitRef, GitRepo, Mutation,
@@ -37,6 +37,10 @@ pub struct GitRoundStats {
     pub commits: usize,
     pub refs: usize,
     pub deleted_refs: usize,
+    /// Time spent in `git fetch` (the network part).
+    pub fetch: Duration,
+    /// Time spent reading commits and writing them and the refs to the log.
+    pub ingest: Duration,
 }
 
 fn pb_commit(c: RawCommit) -> GitCommit {
@@ -137,6 +141,7 @@ impl GitRepoPoller {
 
     /// Fetches, then logs every commit on a branch that the corpus does not have.
     pub async fn sync_round(&self) -> Result<GitRoundStats, GitPollError> {
+        let started = Instant::now();
         let (mirror, remote) = (self.mirror.clone(), self.remote.clone());
         let heads = blocking(move || {
             git::init_bare(&mirror)?;
@@ -144,6 +149,7 @@ impl GitRepoPoller {
             git::refs(&mirror)
         })
         .await?;
+        let fetch = started.elapsed();
         let heads: Vec<String> = heads.into_iter().map(|(_, h)| h).collect();
         let mirror = self.mirror.clone();
         let all = blocking(move || git::rev_list(&mirror, &heads, &[])).await?;
@@ -166,6 +172,8 @@ impl GitRepoPoller {
         .await?;
         Ok(GitRoundStats {
             commits,
+            fetch,
+            ingest: started.elapsed() - fetch,
             ..Default::default()
         })
     }
@@ -210,6 +218,7 @@ impl GerritPoller {
 
     /// Fetches, diffs the refs against the corpus, logs missing commits then changed refs.
     pub async fn sync_round(&self) -> Result<GitRoundStats, GitPollError> {
+        let started = Instant::now();
         let (mirror, remote) = (self.mirror.clone(), self.remote.clone());
         let refs = blocking(move || {
             git::init_bare(&mirror)?;
@@ -225,6 +234,7 @@ impl GerritPoller {
             git::refs(&mirror)
         })
         .await?;
+        let fetch = started.elapsed();
         let current: std::collections::HashMap<&str, &str> =
             refs.iter().map(|(n, h)| (n.as_str(), h.as_str())).collect();
         let current_hashes: std::collections::HashSet<&str> = current.values().copied().collect();
@@ -236,11 +246,12 @@ impl GerritPoller {
                 .filter(|(name, hash)| known.get(name) != Some(hash))
                 .cloned()
                 .collect();
-            let deleted: Vec<String> = known
+            let mut deleted: Vec<String> = known
                 .keys()
                 .filter(|k| !current.contains_key(k.as_str()))
                 .cloned()
                 .collect();
+            deleted.sort();
             let mut tips: Vec<String> = known.into_values().collect();
             tips.sort();
             tips.dedup();
@@ -283,6 +294,8 @@ impl GerritPoller {
             commits,
             refs: changed.len(),
             deleted_refs: deleted.len(),
+            fetch,
+            ingest: started.elapsed() - fetch,
         })
     }
 

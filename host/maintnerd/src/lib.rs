@@ -16,6 +16,7 @@ pub mod github;
 pub mod gitpoll;
 pub mod ingest;
 pub mod logserver;
+pub mod record;
 pub mod service;
 pub mod store;
 pub mod view;

@@ -55,6 +55,11 @@ impl SharedLog {
         Ok(())
     }
 
+    /// Forces appended records to disk (for logs opened with `SyncPolicy::Manual`).
+    pub fn sync(&self) -> Result<(), LogError> {
+        self.inner.log.lock().unwrap().sync()
+    }
+
     /// Every segment, the growing one last.
     pub fn segments(&self) -> Vec<SegmentInfo> {
         self.inner.log.lock().unwrap().segments()

@@ -1,0 +1,130 @@
+//! Recording a corpus: the real ingestion (Gerrit-over-git poller, GitHub poller) run
+//! against fixtures built from `shared/data/` — the x/build history as a Gerrit remote
+//! ([`crate::fixture`]) and a fake GitHub replaying the real event pages
+//! ([`crate::fakegithub`]). The result is deterministic: the same options give a
+//! byte-identical segment. `examples/record.rs` is the command line for it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use maintner::{DiskLog, SyncPolicy};
+
+use crate::fakegithub::{self, FakeGitHub};
+use crate::fixture::{self, FixtureOptions};
+use crate::github::api::GitHubClient;
+use crate::github::poller::{GitHubRepoPoller, RoundStats};
+use crate::gitpoll::{GerritPoller, GitRoundStats};
+use crate::ingest::Ingest;
+use crate::store::SharedLog;
+
+/// The Gerrit project name the x/build fixture is recorded under.
+pub const PROJECT: &str = "go.googlesource.com/build";
+
+/// What to record.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// `shared/data/`.
+    pub data: PathBuf,
+    /// The most recent reviewed commits that get a Gerrit change (`None`: all 4,726).
+    pub merged_changes: Option<usize>,
+    /// Generated golang/go issues.
+    pub issues: i32,
+    pub seed: u64,
+}
+
+impl RecordOptions {
+    /// The options `plugin-tests/corpus/` was recorded with.
+    pub fn committed(data: &Path) -> Self {
+        RecordOptions {
+            data: data.to_path_buf(),
+            merged_changes: Some(400),
+            issues: 300,
+            seed: 1,
+        }
+    }
+}
+
+/// What a recording did.
+#[derive(Debug)]
+pub struct RecordReport {
+    pub fixture: fixture::Fixture,
+    pub fixture_time: Duration,
+    pub gerrit: GitRoundStats,
+    pub github: RoundStats,
+    pub github_time: Duration,
+    /// The frozen segment written.
+    pub segment: PathBuf,
+    pub bytes: u64,
+}
+
+/// Records into `<out>/log/` (replacing any segments there); `work` holds the fixtures.
+pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Result<RecordReport> {
+    let history = fixture::read_history(&opts.data.join("golang-build-commits.jsonl"))?;
+    let t = Instant::now();
+    let remote = work.join("build.git");
+    let fx = fixture::build(
+        &history,
+        &remote,
+        &FixtureOptions {
+            merged_changes: opts.merged_changes,
+        },
+    )?;
+    let fixture_time = t.elapsed();
+
+    let log_dir = out.join("log");
+    std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    for e in std::fs::read_dir(&log_dir)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "mutlog") {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    let log = SharedLog::new(DiskLog::open_with(&log_dir, SyncPolicy::Manual)?);
+    let ingest = Ingest::new(log)?;
+
+    let remote_str = remote.to_str().context("fixture path is not UTF-8")?;
+    let gerrit = GerritPoller::new(PROJECT, remote_str, work, ingest.clone())
+        .sync_round()
+        .await?;
+
+    let fake = FakeGitHub::start().await?;
+    fakegithub::populate(
+        &fake,
+        "golang",
+        "go",
+        opts.issues,
+        opts.seed,
+        &opts.data.join("github"),
+    )?;
+    let client = Arc::new(GitHubClient::new(&fake.base(), None));
+    let t = Instant::now();
+    let github = GitHubRepoPoller::new("golang", "go", client, ingest.clone())
+        .sync_round(false)
+        .await?;
+    let github_time = t.elapsed();
+
+    let segment = freeze(&log_dir, ingest.log())?;
+    Ok(RecordReport {
+        fixture: fx,
+        fixture_time,
+        gerrit,
+        github,
+        github_time,
+        bytes: ingest.log().total_size(),
+        segment,
+    })
+}
+
+/// Renames the single growing segment to its frozen `NNNN.<sha224>.mutlog` name: a
+/// recorded corpus is immutable.
+fn freeze(dir: &Path, log: &SharedLog) -> anyhow::Result<PathBuf> {
+    log.sync()?;
+    let segs = log.segments();
+    anyhow::ensure!(segs.len() == 1, "expected one segment, got {}", segs.len());
+    let seg = &segs[0];
+    let to = dir.join(maintner::disklog::frozen_file_name(seg.number, &seg.sha224));
+    std::fs::rename(&seg.path, &to)?;
+    Ok(to)
+}
