@@ -35,7 +35,7 @@
 //!   offset. Nothing in the middle of the log is ever dropped silently.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
@@ -472,40 +472,16 @@ impl DiskLog {
     where
         E: From<LogError>,
     {
-        let mut buf = Vec::new();
         for seg in self.segments().iter().filter(|s| s.number >= from.segment) {
-            read_prefix(&seg.path, seg.size, &mut buf)?;
             if !seg.growing {
-                check_sha(&seg.path, &buf, &seg.sha224)?;
+                check_sha_streaming(&seg.path, seg.size, &seg.sha224)?;
             }
             let start = if seg.number == from.segment {
                 from.offset
             } else {
                 0
             };
-            if start > buf.len() as u64 {
-                return Err(LogError::Size {
-                    path: seg.path.clone(),
-                    expected: start,
-                    actual: buf.len() as u64,
-                }
-                .into());
-            }
-            for rec in reclog::records(&buf[start as usize..], start) {
-                let rec = rec.map_err(|source| LogError::Record {
-                    path: seg.path.clone(),
-                    source,
-                })?;
-                f(RecordRef {
-                    pos: RecordPos {
-                        segment: seg.number,
-                        offset: rec.offset,
-                    },
-                    path: &seg.path,
-                    data: rec.data,
-                    end: rec.end(),
-                })?;
-            }
+            stream_records(seg, start, &mut f)?;
         }
         Ok(())
     }
@@ -587,6 +563,113 @@ fn whole_records_len(data: &[u8], path: &Path) -> Result<u64, LogError> {
         }
     }
     Ok(it.offset())
+}
+
+/// How much of a segment is read at a time: memory stays small while loading a log of
+/// any size (a record larger than this is read whole).
+const READ_CHUNK: usize = 1 << 20;
+
+/// Calls `f` for each record of `seg` from offset `start` to its size, reading in chunks.
+fn stream_records<E: From<LogError>>(
+    seg: &SegmentInfo,
+    start: u64,
+    f: &mut impl FnMut(RecordRef<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let path = &seg.path;
+    if start > seg.size {
+        return Err(LogError::Size {
+            path: path.clone(),
+            expected: start,
+            actual: seg.size,
+        }
+        .into());
+    }
+    let mut file = File::open(path).map_err(LogError::io(path))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(LogError::io(path))?;
+    let mut file = file.take(seg.size - start);
+    let mut unread = seg.size - start;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK.min(unread as usize));
+    let mut buf_off = start; // segment offset of buf[0]
+    loop {
+        let mut pos = 0;
+        while pos < buf.len() {
+            match reclog::parse_record(&buf[pos..], buf_off + pos as u64) {
+                Ok(rec) => {
+                    pos += rec.header.len() + rec.data.len();
+                    f(RecordRef {
+                        pos: RecordPos {
+                            segment: seg.number,
+                            offset: rec.offset,
+                        },
+                        path,
+                        data: rec.data,
+                        end: rec.end(),
+                    })?;
+                }
+                // The record continues past what has been read so far.
+                Err(e) if e.is_torn_tail() && unread > 0 => break,
+                Err(source) => {
+                    return Err(LogError::Record {
+                        path: path.clone(),
+                        source,
+                    }
+                    .into())
+                }
+            }
+        }
+        if unread == 0 {
+            return Ok(());
+        }
+        buf.drain(..pos);
+        buf_off += pos as u64;
+        let want = READ_CHUNK.max(buf.len()) as u64;
+        let got = (&mut file)
+            .take(want)
+            .read_to_end(&mut buf)
+            .map_err(LogError::io(path))? as u64;
+        if got == 0 {
+            return Err(LogError::Size {
+                path: path.clone(),
+                expected: seg.size,
+                actual: seg.size - unread,
+            }
+            .into());
+        }
+        unread -= got;
+    }
+}
+
+/// Checks that the first `size` bytes of `path` have SHA-224 `expected`, reading in chunks.
+fn check_sha_streaming(path: &Path, size: u64, expected: &str) -> Result<(), LogError> {
+    let mut file = File::open(path).map_err(LogError::io(path))?.take(size);
+    let mut sha = Sha224::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(LogError::io(path))?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        total += n as u64;
+    }
+    if total < size {
+        return Err(LogError::Size {
+            path: path.to_owned(),
+            expected: size,
+            actual: total,
+        });
+    }
+    let actual = hex::encode(sha.finalize());
+    if actual != expected {
+        return Err(LogError::Checksum {
+            path: path.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+        });
+    }
+    Ok(())
 }
 
 /// Reads the first `size` bytes of `path` into `buf`; a shorter file is an error.

@@ -42,12 +42,25 @@ fn new_issue_interns_its_user() {
     let mut c = Corpus::default();
     c.apply(&new_issue());
     let i = c.issue("golang", "go", 5).unwrap();
-    assert_eq!((i.id, i.title.as_str(), i.body.as_str()), (1234, "title", "body"));
+    assert_eq!(
+        (i.id, i.title.as_str(), i.body.as_str()),
+        (1234, "title", "body")
+    );
     assert_eq!(i.user.as_ref().unwrap().login, "gopher");
     assert_eq!(i.created, Some(maintner::time::Time::from_unix(10)));
     // The login is kept once per user id and follows renames.
-    c.apply(&m(|i| i.comment = vec![GithubIssueCommentMutation { id: 9, user: user(1, "gopher2"), body: "hi".into(), ..Default::default() }]));
-    assert_eq!(c.issue("golang", "go", 5).unwrap().user.unwrap().login, "gopher2");
+    c.apply(&m(|i| {
+        i.comment = vec![GithubIssueCommentMutation {
+            id: 9,
+            user: user(1, "gopher2"),
+            body: "hi".into(),
+            ..Default::default()
+        }]
+    }));
+    assert_eq!(
+        c.issue("golang", "go", 5).unwrap().user.unwrap().login,
+        "gopher2"
+    );
     assert_eq!(c.github().user_count(), 1);
 }
 
@@ -73,8 +86,14 @@ fn body_change_can_clear_the_body_and_old_body_still_sets_it() {
     let mut c = Corpus::default();
     c.apply(&new_issue());
     c.apply(&m(|i| i.body = String::new()));
-    assert_eq!(c.issue("golang", "go", 5).unwrap().body, "body", "empty body means no change");
-    c.apply(&m(|i| i.body_change = Some(StringChange { val: String::new() })));
+    assert_eq!(
+        c.issue("golang", "go", 5).unwrap().body,
+        "body",
+        "empty body means no change"
+    );
+    c.apply(&m(|i| {
+        i.body_change = Some(StringChange { val: String::new() })
+    }));
     assert_eq!(c.issue("golang", "go", 5).unwrap().body, "");
     c.apply(&m(|i| i.body = "again".into()));
     assert_eq!(c.issue("golang", "go", 5).unwrap().body, "again");
@@ -120,7 +139,10 @@ fn milestones_labels_and_closing() {
         i.milestone_id = 77;
         i.milestone_title = "Go1.22".into();
         i.milestone_num = 3;
-        i.add_label = vec![GithubLabel { id: 8, name: "NeedsFix".into() }];
+        i.add_label = vec![GithubLabel {
+            id: 8,
+            name: "NeedsFix".into(),
+        }];
         i.closed = Some(BoolChange { val: true });
         i.closed_at = Some(Timestamp::from_unix(30));
         i.closed_by = user(2, "closer");
@@ -158,12 +180,22 @@ fn events_and_reviews_are_stored_once_by_id() {
     c.apply(&m(|i| i.event = vec![ev.clone()]));
     c.apply(&m(|i| {
         i.event = vec![ev.clone()];
-        i.review = vec![GithubReview { id: 4, actor_id: 1, state: "APPROVED".into(), ..Default::default() }];
-        i.event_status = Some(GithubIssueSyncStatus { server_date: Some(Timestamp::from_unix(50)) });
+        i.review = vec![GithubReview {
+            id: 4,
+            actor_id: 1,
+            state: "APPROVED".into(),
+            ..Default::default()
+        }];
+        i.event_status = Some(GithubIssueSyncStatus {
+            server_date: Some(Timestamp::from_unix(50)),
+        });
     }));
     let events = c.issue_events("golang", "go", 5, 0, &None).unwrap().items;
     assert_eq!(events.len(), 1);
-    assert_eq!((events[0].rename_from.as_str(), events[0].rename_to.as_str()), ("a", "b"));
+    assert_eq!(
+        (events[0].rename_from.as_str(), events[0].rename_to.as_str()),
+        ("a", "b")
+    );
     let s = c.stats();
     assert_eq!((s.github_events, s.github_reviews), (1, 1));
 }
