@@ -53,6 +53,39 @@ pub struct FileChange {
     pub binary: bool,
 }
 
+/// A commit's parents; almost every commit has one, which is stored inline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parents {
+    One(CommitId),
+    /// None (a root commit) or several (a merge).
+    Other(Box<[CommitId]>),
+}
+
+impl Default for Parents {
+    fn default() -> Self {
+        Parents::Other(Box::default())
+    }
+}
+
+impl From<Vec<CommitId>> for Parents {
+    fn from(v: Vec<CommitId>) -> Self {
+        match v.as_slice() {
+            [one] => Parents::One(*one),
+            _ => Parents::Other(v.into_boxed_slice()),
+        }
+    }
+}
+
+impl std::ops::Deref for Parents {
+    type Target = [CommitId];
+    fn deref(&self) -> &[CommitId] {
+        match self {
+            Parents::One(c) => std::slice::from_ref(c),
+            Parents::Other(v) => v,
+        }
+    }
+}
+
 /// A git commit. Parents seen before their own commit are placeholders
 /// (`placeholder == true`) until it arrives; the slot is then filled in place so earlier
 /// references stay valid.
@@ -60,7 +93,7 @@ pub struct FileChange {
 pub struct GitCommit {
     pub hash: GitHash,
     pub tree: GitHash,
-    pub parents: Box<[CommitId]>,
+    pub parents: Parents,
     /// `Name <email>`, interned.
     pub author: Sym,
     pub author_time: Time,
@@ -265,7 +298,7 @@ fn parse_raw_commit(
             _ => tracing::debug!(commit = %hash, line, "unknown commit header line"),
         }
     }
-    c.parents = parents.into_boxed_slice();
+    c.parents = Parents::from(parents);
     c
 }
 

@@ -501,12 +501,15 @@ fn apply_issue_fields(
             issue.labels.push(l.id);
         }
     }
+    // Pages of comments arrive whole: grow to fit, not to the next power of two.
+    issue.comments.reserve_exact(m.comment.len());
     for (c, user) in m.comment.iter().zip(comment_users) {
         apply_comment(issue, c, *user);
     }
     if let Some(s) = &m.comment_status {
         issue.comments_synced_as_of = time(&s.server_date);
     }
+    issue.events.reserve_exact(m.event.len());
     for e in &m.event {
         apply_event(issue, e, strings);
     }
