@@ -15,7 +15,7 @@ use maintner::maintpb::{
 
 use crate::git::{self, GitError, RawCommit};
 use crate::ingest::Ingest;
-use crate::view::CorpusView;
+use crate::view::{is_tracked_gerrit_ref, CorpusView};
 use crate::webhook::Wakers;
 
 /// Commits read from git and logged per batch (one `cat-file`/`diff-tree` pair each).
@@ -243,12 +243,14 @@ impl GerritPoller {
             let known = view.gerrit_refs(&self.project);
             let changed: Vec<(String, String)> = refs
                 .iter()
-                .filter(|(name, hash)| known.get(name) != Some(hash))
+                .filter(|(name, hash)| is_tracked_gerrit_ref(name) && known.get(name) != Some(hash))
                 .cloned()
                 .collect();
             let mut deleted: Vec<String> = known
                 .keys()
-                .filter(|k| !current.contains_key(k.as_str()))
+                // A deleted meta ref leaves the change's history in the corpus (and in
+                // Go's); reporting it would repeat every round.
+                .filter(|k| !current.contains_key(k.as_str()) && !k.ends_with("/meta"))
                 .cloned()
                 .collect();
             deleted.sort();

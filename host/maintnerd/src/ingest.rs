@@ -1,38 +1,33 @@
-//! The one way mutations get into the system: append to the log, then apply.
+//! The one way mutations get into the system: append to the log, then apply to the corpus.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use maintner::{LogError, Mutation};
+use maintner::{Corpus, LogError, Mutation, VoteConfig};
 
 use crate::store::SharedLog;
-use crate::view::IngestState;
 
-/// Called with every batch of mutations after it is in the log (e.g. to apply it to the
-/// `maintner` corpus the rest of the host reads).
-pub type ApplyHook = Arc<dyn Fn(&[Mutation]) + Send + Sync>;
+/// The corpus as the rest of the host shares it. Take the read lock for one query at a
+/// time, never across an `.await`.
+pub type SharedCorpus = Arc<RwLock<Corpus>>;
 
-/// Log + the state pollers diff against. Cheap to clone; share it between pollers.
+/// The log and the corpus loaded from it. Cheap to clone; share it between pollers.
 #[derive(Clone)]
 pub struct Ingest {
     log: SharedLog,
-    state: Arc<RwLock<IngestState>>,
-    hooks: Arc<RwLock<Vec<ApplyHook>>>,
+    corpus: SharedCorpus,
 }
 
 impl Ingest {
-    /// Rebuilds the pollers' state from everything already in `log`.
+    /// Loads the corpus from everything already in `log` (default vote copy rules).
     pub fn new(log: SharedLog) -> Result<Self, LogError> {
-        let mut state = IngestState::default();
-        log.with_log(|l| {
-            l.for_each_mutation(|_, m| {
-                state.apply(&m);
-                Ok::<_, LogError>(())
-            })
-        })?;
+        Self::with_votes(log, VoteConfig::default())
+    }
+
+    pub fn with_votes(log: SharedLog, votes: VoteConfig) -> Result<Self, LogError> {
+        let corpus = log.with_log(|l| Corpus::load_with(l, votes))?;
         Ok(Ingest {
             log,
-            state: Arc::new(RwLock::new(state)),
-            hooks: Arc::default(),
+            corpus: Arc::new(RwLock::new(corpus)),
         })
     }
 
@@ -40,17 +35,17 @@ impl Ingest {
         &self.log
     }
 
-    /// Registers a hook called after each recorded batch.
-    pub fn add_hook(&self, hook: ApplyHook) {
-        self.hooks.write().unwrap().push(hook);
+    pub fn corpus(&self) -> &SharedCorpus {
+        &self.corpus
     }
 
     /// Read access for computing a diff. Do not hold it across an `.await`.
-    pub fn view(&self) -> RwLockReadGuard<'_, IngestState> {
-        self.state.read().unwrap()
+    pub fn view(&self) -> RwLockReadGuard<'_, Corpus> {
+        self.corpus.read().unwrap()
     }
 
-    /// Writes `ms` to the log (durably), then applies them.
+    /// Writes `ms` to the log (durably, under the log's sync policy), then applies them to
+    /// the corpus under one write lock, so readers see whole batches.
     pub async fn record(&self, ms: Vec<Mutation>) -> Result<(), LogError> {
         if ms.is_empty() {
             return Ok(());
@@ -60,25 +55,10 @@ impl Ingest {
         Ok(())
     }
 
-    /// Synchronous [`Ingest::record`] for code that is not async.
-    pub fn record_blocking(&self, ms: Vec<Mutation>) -> Result<(), LogError> {
-        if ms.is_empty() {
-            return Ok(());
-        }
-        self.log.append_blocking(&ms)?;
-        self.apply(&ms);
-        Ok(())
-    }
-
     fn apply(&self, ms: &[Mutation]) {
-        {
-            let mut st = self.state.write().unwrap();
-            for m in ms {
-                st.apply(m);
-            }
-        }
-        for hook in self.hooks.read().unwrap().iter() {
-            hook(ms);
+        let mut c = self.corpus.write().unwrap();
+        for m in ms {
+            c.apply(m);
         }
     }
 }

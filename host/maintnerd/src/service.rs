@@ -7,21 +7,24 @@
 //! [`Maintnerd::corpus`] returns a [`SharedCorpus`] (`Arc<RwLock<maintner::Corpus>>`).
 //! Take the read lock for as long as one query takes, never across an `.await`:
 //!
-//! ```ignore
+//! ```no_run
+//! # fn f(maintnerd: &maintnerd::Maintnerd) {
 //! let work = maintnerd.corpus().read().unwrap().try_work();
+//! # }
 //! ```
 //!
-//! Pollers write only to the log; every batch, once durable, is applied to the corpus under
-//! the write lock (short: one batch of mutations), so readers see whole batches.
+//! Pollers read the same corpus to compute their diffs and write only to the log; every
+//! batch, once durable, is applied to the corpus under the write lock (short: one batch of
+//! mutations), so readers see whole batches.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use maintner::{Corpus, DiskLog, LogError, TryWork, VoteConfig};
+use maintner::{DiskLog, LogError, TryWork, VoteConfig};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
@@ -33,8 +36,7 @@ use crate::logserver::{self, LogServerOptions};
 use crate::store::SharedLog;
 use crate::webhook::{self, Wakers};
 
-/// The corpus as the rest of the host shares it.
-pub type SharedCorpus = Arc<RwLock<Corpus>>;
+pub use crate::ingest::SharedCorpus;
 
 /// A GitHub repository to poll.
 #[derive(Debug, Clone)]
@@ -126,18 +128,10 @@ impl Maintnerd {
                 reason = %t.reason, "truncated a torn log tail");
         }
         let started = std::time::Instant::now();
-        let corpus = Corpus::load_with(&log, config.votes.clone())?;
-        tracing::info!(elapsed = ?started.elapsed(), mutations = corpus.mutation_counts().total,
-            "loaded corpus");
-        let corpus = Arc::new(RwLock::new(corpus));
-        let ingest = Ingest::new(SharedLog::new(log))?;
-        let sink = corpus.clone();
-        ingest.add_hook(Arc::new(move |ms| {
-            let mut c = sink.write().unwrap();
-            for m in ms {
-                c.apply(m);
-            }
-        }));
+        let ingest = Ingest::with_votes(SharedLog::new(log), config.votes.clone())?;
+        let corpus = ingest.corpus().clone();
+        tracing::info!(elapsed = ?started.elapsed(),
+            mutations = corpus.read().unwrap().mutation_counts().total, "loaded corpus");
         Ok(Maintnerd {
             config,
             corpus,

@@ -1,18 +1,17 @@
-//! What the pollers need to know about the corpus to compute their diffs, and the state
-//! they read it from.
+//! What the pollers read from the corpus to compute their diffs.
 //!
-//! Pollers never edit a model: they compare what a source says with [`CorpusView`] and
-//! write the difference to the log as mutations ([`crate::ingest::Ingest::record`]); the
-//! mutations are then applied to the in-memory state, exactly as a replay of the log would.
-//!
-//! [`IngestState`] is the projection of the log the pollers diff against (git commits,
-//! Gerrit refs, GitHub issue fields, comments, event ids, labels, milestones), built only by
-//! applying mutations. It is rebuilt from the log on start, so it is never out of step with
-//! what the log says.
+//! Pollers never edit the model: they compare what a source says with the corpus through
+//! [`CorpusView`] and log the difference as mutations ([`crate::ingest::Ingest::record`]);
+//! the mutations are then applied to the corpus, exactly as a replay of the log would.
+//! [`CorpusView`] is implemented for [`maintner::Corpus`], so the pollers read the same
+//! corpus everything else reads.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use maintner::maintpb::{GerritMutation, GithubIssueMutation, GithubMutation, Mutation, Timestamp};
+use maintner::gerrit::GerritProject;
+use maintner::git::GitHash;
+use maintner::github::{self as gh, GitHubRepo};
+use maintner::Corpus;
 
 /// The milestone of an issue as far as the corpus knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,11 +24,12 @@ pub enum MilestoneRef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommentState {
+    /// Unix seconds.
     pub updated: i64,
     pub body: String,
 }
 
-/// The fields of an issue the GitHub poller diffs against.
+/// The fields of an issue the GitHub poller diffs against (times in unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IssueState {
     pub id: i64,
@@ -73,243 +73,178 @@ pub struct MilestoneState {
 
 /// Read access the pollers need.
 pub trait CorpusView {
+    /// The commit is in the corpus (not just a placeholder parent).
     fn has_git_commit(&self, sha1: &str) -> bool;
+    /// The commit was logged for this Gerrit project.
     fn gerrit_has_commit(&self, project: &str, sha1: &str) -> bool;
-    /// Refs of a Gerrit project (`refs/changes/…` included), name → hash.
+    /// The refs of a Gerrit project the corpus tracks, name → hash: branches, tags, and
+    /// `refs/changes/NN/N/V` / `…/meta` of every change.
     fn gerrit_refs(&self, project: &str) -> HashMap<String, String>;
-    fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<&IssueState>;
+    fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<IssueState>;
+    /// Issue numbers of a repo, ascending.
     fn github_issue_numbers(&self, owner: &str, repo: &str) -> Vec<i32>;
     fn github_labels(&self, owner: &str, repo: &str) -> HashMap<i64, String>;
     fn github_milestones(&self, owner: &str, repo: &str) -> HashMap<i64, MilestoneState>;
 }
 
-#[derive(Debug, Default)]
-struct RepoState {
-    issues: HashMap<i32, IssueState>,
-    labels: HashMap<i64, String>,
-    milestones: HashMap<i64, MilestoneState>,
-}
-
-#[derive(Debug, Default)]
-struct ProjectState {
-    commits: HashSet<String>,
-    refs: HashMap<String, String>,
-}
-
-/// The projection of the log the pollers read. Build it with [`IngestState::apply`].
-#[derive(Debug, Default)]
-pub struct IngestState {
-    git_commits: HashSet<String>,
-    gerrit: HashMap<String, ProjectState>,
-    github: HashMap<(String, String), RepoState>,
-    mutations: u64,
-}
-
-fn secs(t: &Option<Timestamp>) -> Option<i64> {
-    t.as_ref().map(|t| t.seconds)
-}
-
-fn repo_key(owner: &str, repo: &str) -> (String, String) {
-    (owner.to_lowercase(), repo.to_lowercase())
-}
-
-impl IngestState {
-    /// How many mutations were applied.
-    pub fn mutations(&self) -> u64 {
-        self.mutations
+/// Is `name` a ref the corpus tracks for a Gerrit project? Change refs other than patch
+/// sets and `meta` (robot comments, drafts, …) and `refs/meta/*` are not.
+pub fn is_tracked_gerrit_ref(name: &str) -> bool {
+    if name.starts_with("refs/meta/") {
+        return false;
     }
-
-    /// Applies one mutation (in the corpus order: github_issue, github, git, gerrit).
-    pub fn apply(&mut self, m: &Mutation) {
-        self.mutations += 1;
-        if let Some(im) = &m.github_issue {
-            self.apply_issue(im);
-        }
-        if let Some(gm) = &m.github {
-            self.apply_github(gm);
-        }
-        if let Some(c) = m.git.as_ref().and_then(|g| g.commit.as_ref()) {
-            self.git_commits.insert(c.sha1.clone());
-        }
-        if let Some(gm) = &m.gerrit {
-            self.apply_gerrit(gm);
-        }
-    }
-
-    fn apply_github(&mut self, gm: &GithubMutation) {
-        let repo = self
-            .github
-            .entry(repo_key(&gm.owner, &gm.repo))
-            .or_default();
-        for l in &gm.labels {
-            let e = repo.labels.entry(l.id).or_default();
-            if !l.name.is_empty() {
-                *e = l.name.clone();
-            }
-        }
-        for ms in &gm.milestones {
-            let e = repo.milestones.entry(ms.id).or_default();
-            if !ms.title.is_empty() {
-                e.title = ms.title.clone();
-            }
-            if ms.number != 0 {
-                e.number = ms.number;
-            }
-            if let Some(c) = &ms.closed {
-                e.closed = c.val;
-            }
-        }
-    }
-
-    fn apply_issue(&mut self, im: &GithubIssueMutation) {
-        if im.number == 0 || im.owner.is_empty() || im.repo.is_empty() {
-            return;
-        }
-        let repo = self
-            .github
-            .entry(repo_key(&im.owner, &im.repo))
-            .or_default();
-        let is = repo.issues.entry(im.number).or_default();
-        if im.id != 0 {
-            is.id = im.id;
-        }
-        is.not_exist = im.not_exist;
-        if is.not_exist {
-            return;
-        }
-        is.created = secs(&im.created).or(is.created);
-        is.updated = secs(&im.updated).or(is.updated);
-        is.closed_at = secs(&im.closed_at).or(is.closed_at);
-        if let Some(u) = &im.user {
-            is.user = Some(u.id);
-        }
-        if im.no_milestone {
-            is.milestone = MilestoneRef::None;
-        } else if im.milestone_id != 0 {
-            is.milestone = MilestoneRef::Id(im.milestone_id);
-            let e = repo.milestones.entry(im.milestone_id).or_default();
-            if !im.milestone_title.is_empty() {
-                e.title = im.milestone_title.clone();
-            }
-            if im.milestone_num != 0 {
-                e.number = im.milestone_num;
-            }
-        }
-        if let Some(u) = &im.closed_by {
-            is.closed_by = Some(u.id);
-        }
-        if let Some(c) = &im.closed {
-            is.closed = c.val;
-        }
-        if let Some(l) = &im.locked {
-            is.locked = l.val;
-        }
-        is.pull_request |= im.pull_request;
-        for a in &im.assignees {
-            is.assignees.insert(a.id);
-        }
-        for id in &im.deleted_assignees {
-            is.assignees.remove(id);
-        }
-        if let Some(b) = &im.body_change {
-            is.body = b.val.clone();
-        } else if !im.body.is_empty() {
-            is.body = im.body.clone();
-        }
-        if !im.title.is_empty() {
-            is.title = im.title.clone();
-        }
-        for id in &im.remove_label {
-            is.labels.remove(id);
-        }
-        for l in &im.add_label {
-            is.labels.insert(l.id);
-            if !l.name.is_empty() {
-                repo.labels.insert(l.id, l.name.clone());
-            }
-        }
-        for c in im.comment.iter().filter(|c| c.id != 0) {
-            let e = is.comments.entry(c.id).or_default();
-            if let Some(t) = secs(&c.updated) {
-                e.updated = t;
-            }
-            if !c.body.is_empty() {
-                e.body = c.body.clone();
-            }
-        }
-        if let Some(s) = im
-            .comment_status
-            .as_ref()
-            .and_then(|s| secs(&s.server_date))
-        {
-            is.comments_synced_as_of = Some(s);
-        }
-        for e in im.event.iter().filter(|e| e.id != 0) {
-            is.event_ids.insert(e.id);
-        }
-        if let Some(s) = im.event_status.as_ref().and_then(|s| secs(&s.server_date)) {
-            is.events_synced_as_of = Some(s);
-        }
-    }
-
-    fn apply_gerrit(&mut self, gm: &GerritMutation) {
-        let p = self.gerrit.entry(gm.project.clone()).or_default();
-        for c in &gm.commits {
-            p.commits.insert(c.sha1.clone());
-            self.git_commits.insert(c.sha1.clone());
-        }
-        for r in &gm.refs {
-            p.refs.insert(r.r#ref.clone(), r.sha1.clone());
-        }
-        for r in &gm.deleted_refs {
-            p.refs.remove(r);
-        }
-    }
+    let Some(rest) = name.strip_prefix("refs/changes/") else {
+        return true;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(parts.as_slice(), [shard, n, v]
+        if shard.len() == 2
+            && n.parse::<i32>().is_ok()
+            && (*v == "meta" || v.parse::<i32>().is_ok_and(|v| v > 0)))
 }
 
-impl CorpusView for IngestState {
+fn secs(t: Option<maintner::time::Time>) -> Option<i64> {
+    t.map(|t| t.unix())
+}
+
+fn project<'a>(c: &'a Corpus, name: &str) -> Option<&'a GerritProject> {
+    let pid = c.gerrit().find(c.strings(), name)?;
+    Some(c.gerrit().project(pid))
+}
+
+fn repo<'a>(c: &'a Corpus, owner: &str, name: &str) -> Option<&'a GitHubRepo> {
+    let rid = c.github().find_repo(c.strings(), owner, name)?;
+    Some(c.github().repo(rid))
+}
+
+impl CorpusView for Corpus {
     fn has_git_commit(&self, sha1: &str) -> bool {
-        self.git_commits.contains(sha1)
+        GitHash::parse(sha1).is_some_and(|h| self.git().commit(&h).is_some())
     }
 
-    fn gerrit_has_commit(&self, project: &str, sha1: &str) -> bool {
-        self.gerrit
-            .get(project)
-            .is_some_and(|p| p.commits.contains(sha1))
+    fn gerrit_has_commit(&self, name: &str, sha1: &str) -> bool {
+        let (Some(p), Some(h)) = (project(self, name), GitHash::parse(sha1)) else {
+            return false;
+        };
+        self.git()
+            .lookup(&h)
+            .is_some_and(|id| p.commits.contains(&id))
     }
 
-    fn gerrit_refs(&self, project: &str) -> HashMap<String, String> {
-        self.gerrit
-            .get(project)
-            .map(|p| p.refs.clone())
-            .unwrap_or_default()
+    fn gerrit_refs(&self, name: &str) -> HashMap<String, String> {
+        let Some(p) = project(self, name) else {
+            return HashMap::new();
+        };
+        let (st, git) = (self.strings(), self.git());
+        let mut refs: HashMap<String, String> = p
+            .refs
+            .iter()
+            .map(|(n, h)| (st.resolve(*n).to_string(), h.hex()))
+            .collect();
+        for cl in p.cls.values() {
+            let n = cl.number;
+            for (v, id) in &cl.ref_versions {
+                let r = format!("refs/changes/{:02}/{n}/{v}", n % 100);
+                refs.insert(r, git.get(*id).hash.hex());
+            }
+            if let Some(meta) = cl.meta {
+                let r = format!("refs/changes/{:02}/{n}/meta", n % 100);
+                refs.insert(r, git.get(meta).hash.hex());
+            }
+        }
+        refs
     }
 
-    fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<&IssueState> {
-        self.github.get(&repo_key(owner, repo))?.issues.get(&number)
+    fn github_issue(&self, owner: &str, name: &str, number: i32) -> Option<IssueState> {
+        let is = repo(self, owner, name)?.issues.get(&number)?;
+        Some(IssueState {
+            id: is.id,
+            not_exist: is.not_exist,
+            user: is.user,
+            title: is.title.to_string(),
+            body: is.body.to_string(),
+            closed: is.closed,
+            locked: is.locked,
+            pull_request: is.pull_request,
+            created: secs(is.created),
+            updated: secs(is.updated),
+            closed_at: secs(is.closed_at),
+            closed_by: is.closed_by,
+            labels: is.labels.iter().copied().collect(),
+            milestone: match is.milestone {
+                gh::MilestoneRef::Unknown => MilestoneRef::Unknown,
+                gh::MilestoneRef::None => MilestoneRef::None,
+                gh::MilestoneRef::Id(id) => MilestoneRef::Id(id),
+            },
+            assignees: is.assignees.iter().copied().collect(),
+            comments: is
+                .comments
+                .iter()
+                .map(|c| {
+                    let state = CommentState {
+                        updated: secs(c.updated).unwrap_or(0),
+                        body: c.body.to_string(),
+                    };
+                    (c.id, state)
+                })
+                .collect(),
+            event_ids: is.events.iter().map(|e| e.id).collect(),
+            comments_synced_as_of: secs(is.comments_synced_as_of),
+            events_synced_as_of: secs(is.events_synced_as_of),
+        })
     }
 
-    fn github_issue_numbers(&self, owner: &str, repo: &str) -> Vec<i32> {
-        let mut v: Vec<i32> = self
-            .github
-            .get(&repo_key(owner, repo))
+    fn github_issue_numbers(&self, owner: &str, name: &str) -> Vec<i32> {
+        repo(self, owner, name)
             .map(|r| r.issues.keys().copied().collect())
-            .unwrap_or_default();
-        v.sort_unstable();
-        v
-    }
-
-    fn github_labels(&self, owner: &str, repo: &str) -> HashMap<i64, String> {
-        self.github
-            .get(&repo_key(owner, repo))
-            .map(|r| r.labels.clone())
             .unwrap_or_default()
     }
 
-    fn github_milestones(&self, owner: &str, repo: &str) -> HashMap<i64, MilestoneState> {
-        self.github
-            .get(&repo_key(owner, repo))
-            .map(|r| r.milestones.clone())
+    fn github_labels(&self, owner: &str, name: &str) -> HashMap<i64, String> {
+        let st = self.strings();
+        repo(self, owner, name)
+            .map(|r| {
+                r.labels
+                    .iter()
+                    .map(|(id, s)| (*id, st.resolve(*s).to_string()))
+                    .collect()
+            })
             .unwrap_or_default()
+    }
+
+    fn github_milestones(&self, owner: &str, name: &str) -> HashMap<i64, MilestoneState> {
+        let st = self.strings();
+        repo(self, owner, name)
+            .map(|r| {
+                r.milestones
+                    .iter()
+                    .map(|(id, m)| {
+                        let state = MilestoneState {
+                            title: st.resolve(m.title).to_string(),
+                            number: m.number as i64,
+                            closed: m.closed,
+                        };
+                        (*id, state)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tracked_gerrit_ref;
+
+    #[test]
+    fn tracked_refs() {
+        assert!(is_tracked_gerrit_ref("refs/heads/master"));
+        assert!(is_tracked_gerrit_ref("refs/tags/v1"));
+        assert!(is_tracked_gerrit_ref("refs/changes/00/14700/1"));
+        assert!(is_tracked_gerrit_ref("refs/changes/00/14700/meta"));
+        assert!(!is_tracked_gerrit_ref(
+            "refs/changes/00/14700/robot-comments"
+        ));
+        assert!(!is_tracked_gerrit_ref("refs/meta/config"));
     }
 }

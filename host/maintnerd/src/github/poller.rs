@@ -185,7 +185,7 @@ impl GitHubRepoPoller {
             .github_issue(&self.owner, &self.repo, is.number)
             .filter(|o| !o.not_exist);
         let blank = IssueState::default();
-        let o = old.unwrap_or(&blank);
+        let o = old.as_ref().unwrap_or(&blank);
         let is_new = old.is_none();
         let mut m = GithubIssueMutation {
             owner: self.owner.clone(),
@@ -366,7 +366,7 @@ impl GitHubRepoPoller {
                     m.comment = page
                         .items
                         .iter()
-                        .filter_map(|c| diff_comment(known, c))
+                        .filter_map(|c| diff_comment(known.as_ref(), c))
                         .collect();
                 }
                 if page.next.is_none() {
