@@ -231,7 +231,8 @@ impl Corpus {
         match self.git.add(pb, &mut self.strings) {
             Ok(id) => {
                 out.commits += 1;
-                self.index_commit(repo, id);
+                let sym = self.strings.intern(repo);
+                self.index_commit(sym, id);
                 let hash = self.git.get(id).hash;
                 let cls =
                     self.gerrit
@@ -253,8 +254,9 @@ impl Corpus {
             .apply(gm, &mut self.git, &mut self.strings, &self.votes);
         out.commits += ch.commits.len();
         self.counts.rejected_commits += ch.rejected;
+        let name = self.gerrit.project(pid).name;
         for id in ch.commits {
-            self.index_commit(&gm.project, id);
+            self.index_commit(name, id);
         }
         for n in ch.cls {
             self.cl_changed(pid, n, out);
@@ -262,16 +264,15 @@ impl Corpus {
     }
 
     /// Adds a non-meta commit to its repo's list and records the issues it mentions.
-    fn index_commit(&mut self, repo: &str, id: CommitId) {
+    fn index_commit(&mut self, repo: Sym, id: CommitId) {
         let c = self.git.get(id);
         if c.placeholder || is_meta_commit(&c.msg) {
             return;
         }
         let key = (c.commit_time, id);
-        let refs = parse_github_refs(repo, &c.msg);
-        if !repo.is_empty() {
-            let sym = self.strings.intern(repo);
-            self.repo_commits.entry(sym).or_default().insert(key);
+        let refs = parse_github_refs(self.strings.resolve(repo), &c.msg);
+        if repo != Sym::EMPTY {
+            self.repo_commits.entry(repo).or_default().insert(key);
         }
         for r in refs {
             if let Some(rid) = self.github.repo_id(&mut self.strings, &r.owner, &r.repo) {

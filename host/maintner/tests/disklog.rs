@@ -387,3 +387,23 @@ fn length_past_eof_in_a_frozen_segment_is_an_error_not_a_repair() {
     assert_eq!(fs::read(&path).unwrap(), bytes);
     assert!(disklog::verify(dir.path()).is_err());
 }
+
+#[test]
+fn a_nearly_full_growing_segment_is_sealed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
+    log.append(&issue(1, &"z".repeat((SEGMENT_TARGET_SIZE - 1000) as usize)))
+        .unwrap();
+    log.sync().unwrap();
+    assert!(log.segments()[0].growing);
+    drop(log);
+    let mut log = DiskLog::open(dir.path()).unwrap();
+    assert_eq!(log.open_report().sealed_on_open, Some(0));
+    let segs = log.segments();
+    assert_eq!(segs.len(), 1);
+    assert!(!segs[0].growing);
+    // The next record starts segment 1 at offset 0.
+    let pos = log.append(&issue(2, "two")).unwrap();
+    assert_eq!((pos.segment, pos.offset), (1, 0));
+    assert_eq!(disklog::verify(dir.path()).unwrap().records, 2);
+}
