@@ -319,3 +319,76 @@ async fn binary_reverse_mode_and_halt() {
         .unwrap();
     assert!(status.success());
 }
+
+/// Registration over TLS to a coordinator that requires it (the production setup): the
+/// buildlet verifies the coordinator against the given root, the acceptor sees TLS.
+#[tokio::test]
+async fn registration_over_tls() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let server_cfg = buildlet::tls::server_config_from(
+        vec![ck.cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into()),
+    )
+    .unwrap();
+    let tls = tokio_rustls::TlsAcceptor::from(Arc::new(server_cfg));
+    let (acceptor, mut rx) = Acceptor::with_master_key(MASTER.to_vec(), true);
+    let app = acceptor
+        .router()
+        .layer(axum::Extension(buildlet::ConnectedOverTls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let (tls, app) = (tls.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(s) = tls.accept(tcp).await else { return };
+                let svc = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    let parent = tempfile::tempdir().unwrap();
+    let b = start_buildlet(parent.path());
+    let mut cfg = reverse_config(
+        &format!("https://localhost:{port}"),
+        builder_key(MASTER, "host-linux-test"),
+    );
+    cfg.tls = Some(Arc::new(
+        buildlet::tls::client_config_with_roots(vec![ck.cert.der().clone()]).unwrap(),
+    ));
+    tokio::spawn(reverse::run(cfg, b));
+    let rb = next(&mut rx).await;
+    let mut out = Vec::new();
+    rb.client
+        .exec(
+            "/bin/echo",
+            &ExecOpts {
+                system_level: true,
+                args: vec!["tls".into()],
+                ..Default::default()
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, b"tls\n");
+
+    // A buildlet that does not trust the coordinator's certificate never registers.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let mut cfg = reverse_config(
+        &format!("https://localhost:{port}"),
+        builder_key(MASTER, "host-linux-test"),
+    );
+    cfg.tls = Some(Arc::new(
+        buildlet::tls::client_config_with_roots(vec![other.cert.der().clone()]).unwrap(),
+    ));
+    let e = reverse::connect_and_serve(&cfg, &start_buildlet(&parent.path().join("2")))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, reverse::ReverseError::Tls { .. }), "{e}");
+}
