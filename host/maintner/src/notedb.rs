@@ -276,9 +276,10 @@ pub fn change_message(msg: &str) -> Option<(i32, &str)> {
     loop {
         let i = rest[l..].find('\n')?;
         if rest[l + i + 1..].starts_with("Patch-set:") {
-            // The message ends at the blank line before the footer.
-            let end = (l + i).saturating_sub(1);
-            return Some((version, &rest[..end]));
+            // The message ends at the blank line before the footer. (Go cuts one byte
+            // there, assuming the line is blank; a missing blank line keeps its text.)
+            let text = &rest[..l + i];
+            return Some((version, text.strip_suffix('\n').unwrap_or(text)));
         }
         l += i + 1;
     }
@@ -381,6 +382,16 @@ mod tests {
         assert_eq!(
             change_message(REBASED),
             Some((8, "Uploaded patch set 8: Patch Set 7 was rebased."))
+        );
+    }
+
+    #[test]
+    fn message_without_blank_line_before_footer_does_not_split_a_character() {
+        let msg =
+            "Update patch set 1\n\nPatch Set 1: Code-Review+1\n\nThanks, José\nPatch-set: 1\n";
+        assert_eq!(
+            change_message(msg),
+            Some((1, "Patch Set 1: Code-Review+1\n\nThanks, José"))
         );
     }
 

@@ -392,8 +392,11 @@ fn length_past_eof_in_a_frozen_segment_is_an_error_not_a_repair() {
 fn a_nearly_full_growing_segment_is_sealed_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
-    log.append(&issue(1, &"z".repeat((SEGMENT_TARGET_SIZE - 1000) as usize)))
-        .unwrap();
+    log.append(&issue(
+        1,
+        &"z".repeat((SEGMENT_TARGET_SIZE - 1000) as usize),
+    ))
+    .unwrap();
     log.sync().unwrap();
     assert!(log.segments()[0].growing);
     drop(log);
