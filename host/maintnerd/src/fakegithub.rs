@@ -111,6 +111,11 @@ impl FakeGitHub {
         self.with_repo(owner, repo, |r| r.issues.insert(n, issue));
     }
 
+    /// Removes an issue (GitHub answers 404 for it from now on).
+    pub fn delete_issue(&self, owner: &str, repo: &str, number: i32) {
+        self.with_repo(owner, repo, |r| r.issues.remove(&number));
+    }
+
     pub fn put_comments(&self, owner: &str, repo: &str, number: i32, comments: Vec<Value>) {
         self.with_repo(owner, repo, |r| r.comments.insert(number, comments));
     }

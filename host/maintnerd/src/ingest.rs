@@ -15,6 +15,9 @@ pub type SharedCorpus = Arc<RwLock<Corpus>>;
 pub struct Ingest {
     log: SharedLog,
     corpus: SharedCorpus,
+    /// Serialises record calls so the corpus applies batches in log order, whichever
+    /// poller wrote them.
+    order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Ingest {
@@ -28,6 +31,7 @@ impl Ingest {
         Ok(Ingest {
             log,
             corpus: Arc::new(RwLock::new(corpus)),
+            order: Arc::default(),
         })
     }
 
@@ -50,6 +54,7 @@ impl Ingest {
         if ms.is_empty() {
             return Ok(());
         }
+        let _in_order = self.order.lock().await;
         self.log.append(ms.clone()).await?;
         self.apply(&ms);
         Ok(())

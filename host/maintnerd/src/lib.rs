@@ -1,11 +1,19 @@
 //! maintnerd: everything around the maintner corpus that talks to the outside world.
 //!
-//! - ingestion: pollers for plain git repositories, Gerrit (over git: `refs/changes/*` and
-//!   NoteDB metas) and GitHub (REST), each writing *mutations* to the log — the diff between
-//!   what the source says and what the corpus already holds — never editing the model;
-//! - a webhook endpoint that wakes the pollers;
-//! - the log server (`/maintner/logs`, spec §1.4) and a follower (spec §1.5);
-//! - the `corpus` CLI subcommands and the [`Maintnerd`] service the `xb serve` binary runs.
+//! - Ingestion, writing *mutations* — the diff between what a source says and what the
+//!   corpus holds ([`view::CorpusView`]) — to the log, never editing the model
+//!   ([`ingest::Ingest`]):
+//!   - [`gitpoll::GitRepoPoller`]: new commits of plain git repositories;
+//!   - [`gitpoll::GerritPoller`]: Gerrit over git — branches, tags, `refs/changes/*` patch
+//!     sets and NoteDB `meta` refs;
+//!   - [`github::poller::GitHubRepoPoller`]: GitHub REST (issues, comments, events,
+//!     labels, milestones; `Link` pagination, ETags, rate limits);
+//!   - [`webhook`]: a GitHub webhook (`X-Hub-Signature-256`) that wakes the pollers.
+//! - [`logserver`]: `/maintner/logs` in the network protocol of spec §1.4, and
+//!   [`follower`]: a client that mirrors a server with SHA-224 checks and split detection.
+//! - [`service::Maintnerd`]: what `xb serve` runs; [`cli::CorpusCommand`]: `xb corpus …`.
+//! - Fixtures and recording: [`fixture`] (the x/build history as a Gerrit remote),
+//!   [`fakegithub`] (GitHub's wire format on loopback), [`record`].
 
 pub mod cli;
 pub mod fakegithub;
@@ -22,4 +30,5 @@ pub mod store;
 pub mod view;
 pub mod webhook;
 
-pub use service::{Config, Maintnerd, SharedCorpus};
+pub use ingest::SharedCorpus;
+pub use service::{Config, Maintnerd};

@@ -229,3 +229,34 @@ async fn rate_limit_headers_are_obeyed() {
     let at = fake.requests().last().unwrap().at.timestamp();
     assert!(at >= reset, "request at {at} before reset {reset}");
 }
+
+#[tokio::test]
+async fn missing_issue_numbers_are_looked_up_and_marked_not_exist() {
+    let s = setup(20).await;
+    s.fake.delete_issue("golang", "go", 7);
+    s.fake.delete_issue("golang", "go", 13);
+    s.poller.sync_round(false).await.unwrap();
+    {
+        let v = s.ingest.view();
+        for n in [7, 13] {
+            let is = v.github_issue("golang", "go", n).expect("hole recorded");
+            assert!(is.not_exist, "#{n}");
+        }
+        assert!(!v.github_issue("golang", "go", 8).unwrap().not_exist);
+    }
+    let asked = |n: i32| {
+        let path = format!("/repos/golang/go/issues/{n}");
+        s.fake
+            .requests()
+            .iter()
+            .filter(|r| r.path_and_query == path)
+            .count()
+    };
+    assert_eq!((asked(7), asked(13)), (1, 1));
+    s.poller.sync_round(false).await.unwrap();
+    assert_eq!(
+        (asked(7), asked(13)),
+        (1, 1),
+        "a known hole is not asked for again"
+    );
+}

@@ -7,6 +7,8 @@
 //!   page is read instead, and page 1's ETag is dropped, so an error on a later page cannot
 //!   hide changes from the next round (Go's equivalent is its check for missing issue
 //!   numbers);
+//! - issue numbers missing below the highest known one are looked up one by one; a 404
+//!   becomes `not_exist`;
 //! - on the first changed issue, labels and milestones are synced first (one
 //!   `GithubMutation`), so the issue mutations can name them;
 //! - comments and events are fetched for issues the corpus has not synced since their last
@@ -33,6 +35,9 @@ use super::events::{parse_events, IssueEvent};
 use crate::ingest::Ingest;
 use crate::view::{CorpusView, IssueState, MilestoneRef};
 use crate::webhook::Wakers;
+
+/// Missing issue numbers looked up one by one per round (Go: fewer than 100).
+pub const MAX_MISSING_PER_ROUND: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
@@ -123,6 +128,7 @@ impl GitHubRepoPoller {
         let result = async {
             self.sync_issues(&first, !expect_changes && !full, full, &mut stats)
                 .await?;
+            self.sync_missing(&mut stats).await?;
             self.sync_comments(&mut stats).await?;
             self.sync_events(&mut stats).await
         }
@@ -177,6 +183,48 @@ impl GitHubRepoPoller {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// Issue numbers below the highest known one that the listing never returned are
+    /// fetched one by one (Go's hole check); a 404 or 410 is logged as `not_exist`, so the
+    /// number is not asked for again. At most [`MAX_MISSING_PER_ROUND`] per round.
+    async fn sync_missing(&self, stats: &mut RoundStats) -> Result<(), PollError> {
+        let missing: Vec<i32> = {
+            let known = self
+                .ingest
+                .view()
+                .github_issue_numbers(&self.owner, &self.repo);
+            let max = known.last().copied().unwrap_or(0);
+            let known: HashSet<i32> = known.into_iter().collect();
+            (1..max)
+                .filter(|n| !known.contains(n))
+                .take(MAX_MISSING_PER_ROUND)
+                .collect()
+        };
+        for n in missing {
+            let url = self
+                .client
+                .url(&format!("/repos/{}/{}/issues/{n}", self.owner, self.repo));
+            stats.requests += 1;
+            let m = match self.client.get::<Issue>(&url, false).await {
+                Ok(page) => {
+                    let view = self.ingest.view();
+                    self.diff_issue(&*view, &page.items)
+                }
+                Err(GitHubError::Status {
+                    status: 404 | 410, ..
+                }) => Some(GithubIssueMutation {
+                    not_exist: true,
+                    ..self.issue_mutation(n)
+                }),
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(m) = m {
+                stats.issues_changed += 1;
+                self.record_issue(m).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The mutation that brings the corpus's issue `is.number` up to GitHub's, if any.
