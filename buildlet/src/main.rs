@@ -140,6 +140,7 @@ async fn main() -> Result<()> {
             .map_or("workdir".to_string(), |t| format!("workdir-{t}"));
         std::env::temp_dir().join(name)
     });
+    refuse_dangerous_workdir(&workdir)?;
     let wd = WorkDir::open(&workdir, true)
         .with_context(|| format!("opening work dir {}", workdir.display()))?;
     let halt_action = match (a.halt_machine, a.reboot) {
@@ -179,6 +180,20 @@ async fn main() -> Result<()> {
     }
     b.kill_all();
     halt_machine(b.config().halt_action);
+    Ok(())
+}
+
+/// The work dir is emptied at start (as in the seed): refuse directories where that
+/// would be a disaster.
+fn refuse_dangerous_workdir(dir: &std::path::Path) -> Result<()> {
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if abs.parent().is_none() || Some(&abs) == home.as_ref() || abs == std::env::temp_dir() {
+        bail!(
+            "refusing to use {} as the work directory: it is emptied at start",
+            abs.display()
+        );
+    }
     Ok(())
 }
 

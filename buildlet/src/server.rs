@@ -18,7 +18,7 @@ use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use http::{header, HeaderMap, Method, StatusCode, Version};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::exec::{self, ProcessTable};
@@ -78,8 +78,8 @@ pub struct Buildlet {
     cfg: Config,
     processes: Arc<ProcessTable>,
     base_env: Vec<String>,
-    halt: Notify,
-    halted: AtomicBool,
+    /// Turns true once `/halt` has taken effect.
+    halted: watch::Sender<bool>,
 }
 
 impl Buildlet {
@@ -103,8 +103,7 @@ impl Buildlet {
             cfg,
             processes: Arc::default(),
             base_env: exec::dedup_env(env),
-            halt: Notify::new(),
-            halted: AtomicBool::new(false),
+            halted: watch::Sender::new(false),
         })
     }
 
@@ -119,13 +118,8 @@ impl Buildlet {
     /// Resolves once `/halt` was requested (and its delay has passed). Running commands
     /// have been killed by then.
     pub async fn halted(&self) {
-        loop {
-            let n = self.halt.notified();
-            if self.halted.load(Ordering::SeqCst) {
-                return;
-            }
-            n.await;
-        }
+        let mut rx = self.halted.subscribe();
+        let _ = rx.wait_for(|h| *h).await;
     }
 
     /// Kills every running command's process group.
@@ -311,8 +305,7 @@ async fn halt(State(b): St, req: Request) -> Reply {
     tokio::spawn(async move {
         tokio::time::sleep(b2.cfg.halt_delay).await;
         b2.kill_all();
-        b2.halted.store(true, Ordering::SeqCst);
-        b2.halt.notify_waiters();
+        b2.halted.send_replace(true);
     });
     Ok(StatusCode::OK.into_response())
 }

@@ -157,3 +157,27 @@ async fn no_password_only_on_loopback() {
     assert_eq!(c.status().await.unwrap().version, 15);
     b.child.kill().await.unwrap();
 }
+
+/// The work dir is emptied at start, so the home directory is refused (tested with a
+/// throwaway HOME).
+#[tokio::test]
+async fn refuses_to_wipe_the_home_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(home.join("precious"), b"keep").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_buildlet"))
+        .args(["--listen", "127.0.0.1:0", "--workdir"])
+        .arg(&home)
+        .env("HOME", &home)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(home.join("precious")).unwrap(), b"keep");
+}
