@@ -21,7 +21,8 @@
 //! - [`SyncPolicy::Manual`]: no fsync on append; the caller calls [`DiskLog::sync`] (bulk
 //!   imports, tests, benchmarks).
 //! - Sealing always fsyncs the segment, renames it and fsyncs the directory, whatever the
-//!   policy, so a frozen name never points at bytes that are not on disk.
+//!   policy, so a frozen name never points at bytes that are not on disk. Under
+//!   `EveryAppend`, creating a new growing segment also fsyncs the directory.
 //!
 //! (Go's `DiskMutationLogger` never fsyncs; its GCS log relies on the upload.)
 //!
@@ -362,13 +363,19 @@ impl DiskLog {
         let path = self.growing_path();
         let file = match &mut self.growing.file {
             Some(f) => f,
-            slot => slot.insert(
-                OpenOptions::new()
+            slot => {
+                let f = OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&path)
-                    .map_err(LogError::io(&path))?,
-            ),
+                    .map_err(LogError::io(&path))?;
+                // A new file's name must be durable too, or an fsynced record could
+                // vanish with it.
+                if self.policy == SyncPolicy::EveryAppend {
+                    sync_dir(&self.dir)?;
+                }
+                slot.insert(f)
+            }
         };
         if let Err(e) = file.write_all(&self.scratch) {
             // Undo a partial write so the segment stays a sequence of whole records.
