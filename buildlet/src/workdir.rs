@@ -144,11 +144,21 @@ pub struct PendingFile {
 impl PendingFile {
     /// Opens a fresh temporary file in `parent` that will become `name`.
     pub fn create(parent: Arc<Dir>, name: &Path) -> io::Result<Self> {
+        let mut comps = name.components();
+        if !matches!(
+            (comps.next(), comps.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        ) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{name:?} is not a plain file name"),
+            ));
+        }
         static SEQ: AtomicU64 = AtomicU64::new(0);
+        // Short, so that a file name near NAME_MAX still has a temporary name.
         let tmp = PathBuf::from(format!(
-            ".{}.buildlet-tmp-{}-{}",
-            name.to_string_lossy(),
-            std::process::id(),
+            ".buildlet-tmp-{}-{}",
+            pid(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         let file = parent.open_with(&tmp, OpenOptions::new().write(true).create_new(true))?;
@@ -182,7 +192,10 @@ impl PendingFile {
             }
         }
         drop(file);
-        self.parent.rename(&self.tmp, &self.parent, &self.name)?;
+        // Both names are single components inside `parent` (renameat does not follow a
+        // symlink in the last component), so the plain syscall is as confined as cap-std's
+        // rename, which would open the parent twice more for every file.
+        rustix::fs::renameat(&*self.parent, &self.tmp, &*self.parent, &self.name)?;
         self.done = true;
         Ok(())
     }
@@ -195,6 +208,11 @@ impl Drop for PendingFile {
             let _ = self.parent.remove_file(&self.tmp);
         }
     }
+}
+
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 fn empty_dir(dir: &Dir) -> io::Result<()> {
