@@ -269,6 +269,8 @@ pub struct Gerrit {
     by_name: FxHashMap<Sym, ProjectId>,
     /// CLs whose meta walk stopped at a commit not yet in the corpus.
     waiting: FxHashMap<GitHash, Vec<(ProjectId, i32)>>,
+    /// The project of the previous mutation.
+    last: Option<ProjectId>,
 }
 
 /// A `refs/changes/NN/N/V` ref: CL number and version (0 for `meta`).
@@ -340,6 +342,18 @@ impl Gerrit {
     }
 
     fn project_id(&mut self, strings: &mut Interner, name: &str) -> ProjectId {
+        // Mutations come in runs for one project.
+        if let Some(last) = self.last {
+            if strings.resolve(self.projects[last.0 as usize].name) == name {
+                return last;
+            }
+        }
+        let id = self.intern_project(strings, name);
+        self.last = Some(id);
+        id
+    }
+
+    fn intern_project(&mut self, strings: &mut Interner, name: &str) -> ProjectId {
         let sym = strings.intern(name);
         *self.by_name.entry(sym).or_insert_with(|| {
             self.projects.push(GerritProject {

@@ -271,6 +271,7 @@ fn parse_raw_commit(
         ..Default::default()
     };
     let mut parents = Vec::with_capacity(1);
+    let mut last_person: Option<(&str, Sym)> = None;
     for line in header.lines() {
         let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
         match key {
@@ -284,7 +285,13 @@ fn parse_raw_commit(
                     tracing::warn!(commit = %hash, line, "bad person line");
                     continue;
                 };
-                let person = strings.intern(person);
+                let person_str = person;
+                // The committer is usually the author: skip the second lookup.
+                let person = match last_person {
+                    Some((p, sym)) if p == person => sym,
+                    _ => strings.intern(person),
+                };
+                last_person = Some((person_str, person));
                 if key == "author" {
                     (c.author, c.author_time, c.author_tz) = (person, time, tz);
                 } else {

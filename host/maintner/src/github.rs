@@ -228,6 +228,8 @@ pub struct GitHub {
     pub(crate) users: FxHashMap<UserId, Sym>,
     repos: Vec<GitHubRepo>,
     by_name: FxHashMap<(Sym, Sym), RepoId>,
+    /// The repo of the previous lookup.
+    last: Option<RepoId>,
 }
 
 impl GitHub {
@@ -279,8 +281,17 @@ impl GitHub {
         if owner.is_empty() || repo.is_empty() {
             return None;
         }
+        // Mutations come in runs for one repo.
+        if let Some(last) = self.last {
+            let r = &self.repos[last.0 as usize];
+            if strings.resolve(r.owner).eq_ignore_ascii_case(owner)
+                && strings.resolve(r.name).eq_ignore_ascii_case(repo)
+            {
+                return Some(last);
+            }
+        }
         let key = (intern_lower(strings, owner), intern_lower(strings, repo));
-        Some(*self.by_name.entry(key).or_insert_with(|| {
+        let id = *self.by_name.entry(key).or_insert_with(|| {
             self.repos.push(GitHubRepo {
                 owner: key.0,
                 name: key.1,
@@ -290,7 +301,9 @@ impl GitHub {
                 index: IssueIndex::default(),
             });
             RepoId(self.repos.len() as u32 - 1)
-        }))
+        });
+        self.last = Some(id);
+        Some(id)
     }
 
     fn user(&mut self, strings: &mut Interner, u: &maintpb::GithubUser) -> Option<UserId> {
