@@ -36,6 +36,22 @@ use crate::ingest::Ingest;
 use crate::view::{CorpusView, IssueState, MilestoneRef};
 use crate::webhook::Wakers;
 
+/// First re-poll delay after a wake-up that found nothing new.
+pub const WAKE_BACKOFF: Duration = Duration::from_secs(1);
+
+/// After a round: how long to sleep, and the backoff of the round after it (`None`: not
+/// expecting changes). `expecting` is the backoff this round ran under.
+pub fn next_wait(
+    expecting: Option<Duration>,
+    changed: bool,
+    interval: Duration,
+) -> (Duration, Option<Duration>) {
+    match expecting {
+        Some(b) if !changed && b < interval => (b, Some(b * 2)),
+        _ => (interval, None),
+    }
+}
+
 /// Missing issue numbers looked up one by one per round (Go: fewer than 100).
 pub const MAX_MISSING_PER_ROUND: usize = 100;
 
@@ -98,21 +114,28 @@ impl GitHubRepoPoller {
         format!("github:{}/{}", self.owner, self.repo).to_lowercase()
     }
 
-    /// Polls every `interval`, or at once when woken (then without the ETag shortcut:
-    /// GitHub sends webhooks before its caches see the change).
+    /// Polls every `interval`, or at once when woken (then without the ETag shortcut).
+    /// GitHub sends webhooks before its caches see the change, so after a wake-up that
+    /// found nothing new the poller looks again after 1 s, 2 s, 4 s, … up to `interval`
+    /// (Go's `expectChanges`, commit 91697f13).
     pub async fn run(self, wakers: Wakers, interval: Duration) {
         let wake = wakers.topic(&self.topic());
-        let mut expect_changes = false;
+        let mut expecting: Option<Duration> = None;
         loop {
-            match self.sync_round(expect_changes).await {
-                Ok(s) => tracing::info!(repo = %self.topic(), ?s, "GitHub sync round"),
-                Err(e) => {
-                    tracing::warn!(repo = %self.topic(), error = %e, "GitHub sync round failed")
+            let changed = match self.sync_round(expecting.is_some()).await {
+                Ok(s) => {
+                    tracing::info!(repo = %self.topic(), ?s, "GitHub sync round");
+                    s.issues_changed > 0
                 }
-            }
-            expect_changes = tokio::select! {
-                _ = tokio::time::sleep(interval) => false,
-                _ = wake.notified() => true,
+                Err(e) => {
+                    tracing::warn!(repo = %self.topic(), error = %e, "GitHub sync round failed");
+                    false
+                }
+            };
+            let (wait, next) = next_wait(expecting, changed, interval);
+            expecting = tokio::select! {
+                _ = tokio::time::sleep(wait) => next,
+                _ = wake.notified() => Some(WAKE_BACKOFF),
             };
         }
     }
@@ -613,5 +636,42 @@ fn diff_comment(issue: Option<&IssueState>, c: &Comment) -> Option<GithubIssueCo
             })
         }
         Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_backoff_doubles_until_a_change_or_the_interval() {
+        let interval = Duration::from_secs(15 * 60);
+        let mut expecting = Some(WAKE_BACKOFF);
+        let mut waits = Vec::new();
+        while expecting.is_some() {
+            let (wait, next) = next_wait(expecting, false, interval);
+            waits.push(wait.as_secs());
+            expecting = next;
+        }
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900]);
+        // A round that found the change ends the fast re-polling.
+        assert_eq!(
+            next_wait(Some(WAKE_BACKOFF), true, interval),
+            (interval, None)
+        );
+        // Not woken: the plain interval.
+        assert_eq!(next_wait(None, false, interval), (interval, None));
+    }
+
+    #[test]
+    fn commit_urls_name_their_repo() {
+        assert_eq!(
+            commit_url_repo("https://api.github.com/repos/golang/go/commits/abc"),
+            Some(("golang".into(), "go".into()))
+        );
+        assert_eq!(
+            commit_url_repo("https://api.github.com/repos/golang/go/issues/1"),
+            None
+        );
     }
 }
