@@ -39,6 +39,47 @@ pub struct TryWork {
     pub author_email: String,
 }
 
+/// A Go release that is supported: both its newest tag and its release branch exist.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GoRelease {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+    /// `go1.11.1`
+    pub tag_name: String,
+    pub tag_commit: String,
+    /// `release-branch.go1.11`
+    pub branch_name: String,
+    pub branch_commit: String,
+}
+
+/// `go1.11` → (1, 11, 0), `go1.11.1` → (1, 11, 1); betas, rcs and non-canonical numbers are
+/// not releases (HEAD's `version.ParseTag`).
+fn parse_go_tag(tag: &str) -> Option<(u32, u32, u32)> {
+    let v = tag.strip_prefix("go")?;
+    let mut parts = v.split('.');
+    let num = |s: Option<&str>| -> Option<u32> {
+        let s = s?;
+        let canonical = !s.is_empty()
+            && (s == "0" || !s.starts_with('0'))
+            && s.bytes().all(|b| b.is_ascii_digit());
+        canonical
+            .then(|| s.parse().ok())
+            .flatten()
+            .filter(|n| *n <= 999)
+    };
+    let major = num(parts.next())?;
+    let minor = match parts.next() {
+        Some(p) => num(Some(p))?,
+        None => 0,
+    };
+    let patch = match parts.next() {
+        Some(p) => num(Some(p))?,
+        None => 0,
+    };
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
 /// Does this change wait for trybots?
 pub fn wants_trybots(cl: &GerritCL, strings: &Interner) -> bool {
     if cl.status != ClStatus::New || cl.private || !cl.complete() {
@@ -84,6 +125,84 @@ impl TryWorkIndex {
 }
 
 impl crate::Corpus {
+    /// The two newest supported Go releases on `server`'s `go` project, newest first
+    /// (HEAD's `ListGoReleases`): a release needs a `refs/tags/goX.Y[.Z]` tag and a
+    /// `refs/heads/release-branch.goX.Y` branch; the highest patch of each X.Y counts.
+    pub fn go_releases(&self, server: &str) -> Vec<GoRelease> {
+        let st = &self.strings;
+        let Some(pid) = self.gerrit.find(st, &format!("{server}/go")) else {
+            return vec![];
+        };
+        let p = self.gerrit.project(pid);
+        let mut tags: std::collections::BTreeMap<(u32, u32), (u32, String, String)> =
+            Default::default();
+        for (name, hash) in &p.refs {
+            let Some(tag) = st.resolve(*name).strip_prefix("refs/tags/") else {
+                continue;
+            };
+            if let Some((ma, mi, pa)) = parse_go_tag(tag) {
+                let e = tags
+                    .entry((ma, mi))
+                    .or_insert((pa, tag.to_owned(), hash.hex()));
+                if pa >= e.0 {
+                    *e = (pa, tag.to_owned(), hash.hex());
+                }
+            }
+        }
+        let mut out: Vec<GoRelease> = tags
+            .into_iter()
+            .rev()
+            .filter_map(|((major, minor), (patch, tag_name, tag_commit))| {
+                let branch_name = format!("release-branch.go{major}.{minor}");
+                let branch = p.git_ref(st, &format!("refs/heads/{branch_name}"))?;
+                Some(GoRelease {
+                    major,
+                    minor,
+                    patch,
+                    tag_name,
+                    tag_commit,
+                    branch_name,
+                    branch_commit: branch.hex(),
+                })
+            })
+            .collect();
+        out.truncate(2);
+        out
+    }
+
+    /// The Go branches (and their head commits) a subrepo change on `branch` is tested
+    /// against (HEAD's rule): from master, Go master plus the supported releases; from
+    /// `internal-branch.goX.Y-…`, only `release-branch.goX.Y`; otherwise Go master.
+    fn go_branches_for(&self, server: &str, branch: &str) -> Vec<(String, String)> {
+        let st = &self.strings;
+        let Some(go) = self
+            .gerrit
+            .find(st, &format!("{server}/go"))
+            .map(|g| self.gerrit.project(g))
+        else {
+            return vec![];
+        };
+        let head = |b: &str| {
+            go.git_ref(st, &format!("refs/heads/{b}"))
+                .map(|h| (h.hex(), b.to_owned()))
+        };
+        if let Some(rest) = branch.strip_prefix("internal-branch.go") {
+            let version = rest.split('-').next().unwrap_or(rest);
+            return head(&format!("release-branch.go{version}"))
+                .into_iter()
+                .collect();
+        }
+        let mut out: Vec<(String, String)> = head("master").into_iter().collect();
+        if branch == "master" || branch.starts_with("gopls-release-branch.") {
+            out.extend(
+                self.go_releases(server)
+                    .into_iter()
+                    .map(|r| (r.branch_commit, r.branch_name)),
+            );
+        }
+        out
+    }
+
     /// The changes waiting for trybots, sorted by commit (as Go's `GoFindTryWork`).
     /// Reads the incrementally maintained set; nothing is rescanned.
     pub fn try_work(&self) -> Vec<TryWork> {
@@ -97,17 +216,11 @@ impl crate::Corpus {
                 let commit = cl.current_commit(git)?;
                 let project = p.short_name(st).to_owned();
                 let server = p.server(st).to_owned();
+                let branch = st.resolve(cl.branch);
                 let (go_commit, go_branch) = if project == "go" {
                     (vec![], vec![])
                 } else {
-                    // Subrepos test against Go's master (Go's TODO for release branches
-                    // stays a TODO: the supported releases come from the Go repo's refs).
-                    self.gerrit
-                        .find(st, &format!("{server}/go"))
-                        .and_then(|g| self.gerrit.project(g).git_ref(st, "refs/heads/master"))
-                        .map_or((vec![], vec![]), |h| {
-                            (vec![h.hex()], vec!["master".to_owned()])
-                        })
+                    self.go_branches_for(&server, branch).into_iter().unzip()
                 };
                 let author_email = cl
                     .ref_versions
@@ -120,7 +233,7 @@ impl crate::Corpus {
                 Some(TryWork {
                     server,
                     project,
-                    branch: st.resolve(cl.branch).to_owned(),
+                    branch: branch.to_owned(),
                     change_id: match st.resolve(cl.change_id) {
                         "" => git
                             .commit(&commit)
@@ -140,5 +253,29 @@ impl crate::Corpus {
             .collect();
         out.sort_by(|a, b| a.commit.cmp(&b.commit));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_go_tag;
+
+    #[test]
+    fn go_tags() {
+        assert_eq!(parse_go_tag("go1"), Some((1, 0, 0)));
+        assert_eq!(parse_go_tag("go1.11"), Some((1, 11, 0)));
+        assert_eq!(parse_go_tag("go1.11.1"), Some((1, 11, 1)));
+        assert_eq!(parse_go_tag("go2.0.0"), Some((2, 0, 0)));
+        for bad in [
+            "go1.11beta1",
+            "go1.11rc2",
+            "go1.011",
+            "go1.1000",
+            "go1.1.1.1",
+            "weekly.2011",
+            "go",
+        ] {
+            assert_eq!(parse_go_tag(bad), None, "{bad}");
+        }
     }
 }

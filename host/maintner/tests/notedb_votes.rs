@@ -483,3 +483,95 @@ fn issue_references_from_cls_and_commits() {
     assert_eq!(w.corpus.referrers("golang", "tools", 9).len(), 1);
     assert!(w.corpus.referrers("golang", "go", 124).is_empty());
 }
+
+fn set_ref(project: &str, name: &str, sha1: &str) -> Mutation {
+    Mutation {
+        gerrit: Some(maintner::maintpb::GerritMutation {
+            project: project.into(),
+            refs: vec![maintner::maintpb::GitRef {
+                r#ref: name.into(),
+                sha1: sha1.into(),
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn subrepo_master_changes_also_test_the_two_supported_releases() {
+    let mut corpus = Corpus::default();
+    let go_proj = "go.googlesource.com/go";
+    let mut go = GerritSim::new(go_proj, 1_500_000_000, Hasher::with_salt(1));
+    let mut net = GerritSim::new(
+        "go.googlesource.com/net",
+        1_500_000_000,
+        Hasher::with_salt(2),
+    );
+    let mut heads = std::collections::HashMap::new();
+    for b in [
+        "release-branch.go1.20",
+        "release-branch.go1.21",
+        "release-branch.go1.22",
+        "master",
+    ] {
+        corpus.apply(&go.branch_commit(b, "G <g@x>", &format!("{b}\n"), &[]));
+        heads.insert(b, go.base.clone());
+    }
+    // Tags: 1.22 has no release yet (only an rc); 1.21 and 1.20 have patch releases.
+    for (tag, b) in [
+        ("go1.20", "release-branch.go1.20"),
+        ("go1.20.3", "release-branch.go1.20"),
+        ("go1.21.1", "release-branch.go1.21"),
+        ("go1.21.0", "release-branch.go1.21"),
+        ("go1.22rc1", "release-branch.go1.22"),
+    ] {
+        corpus.apply(&set_ref(go_proj, &format!("refs/tags/{tag}"), &heads[b]));
+    }
+    let releases = corpus.go_releases("go.googlesource.com");
+    let names: Vec<_> = releases
+        .iter()
+        .map(|r| (r.tag_name.as_str(), r.branch_name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("go1.21.1", "release-branch.go1.21"),
+            ("go1.20.3", "release-branch.go1.20")
+        ]
+    );
+
+    corpus.apply(&net.branch_commit("master", "G <g@x>", "net 1\n", &[]));
+    corpus.apply(&net.upload(
+        7,
+        &owner(),
+        "http2: x",
+        CHANGE_ID,
+        FILES_A,
+        None,
+        &["Label: Run-TryBot=+1".into()],
+    ));
+    let work = corpus.try_work();
+    assert_eq!(
+        work[0].go_branch,
+        ["master", "release-branch.go1.21", "release-branch.go1.20"]
+    );
+    assert_eq!(
+        work[0].go_commit,
+        [
+            heads["master"].clone(),
+            heads["release-branch.go1.21"].clone(),
+            heads["release-branch.go1.20"].clone()
+        ]
+    );
+    // A change on an internal branch tests only against its release branch.
+    let m = net.meta(
+        7,
+        &owner(),
+        "Update patch set 1",
+        None,
+        &["Branch: refs/heads/internal-branch.go1.21-vendor".into()],
+    );
+    corpus.apply(&m);
+    assert_eq!(corpus.try_work()[0].go_branch, ["release-branch.go1.21"]);
+}
