@@ -83,6 +83,9 @@ pub trait CorpusView {
     fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<IssueState>;
     /// Issue numbers of a repo, ascending.
     fn github_issue_numbers(&self, owner: &str, repo: &str) -> Vec<i32>;
+    /// Issues whose comments (or, with `events`, events) were not synced since their last
+    /// update (Go's `commentsSynced` / `eventsSynced`), ascending. Copies no issue.
+    fn github_unsynced(&self, owner: &str, repo: &str, events: bool) -> Vec<i32>;
     fn github_labels(&self, owner: &str, repo: &str) -> HashMap<i64, String>;
     fn github_milestones(&self, owner: &str, repo: &str) -> HashMap<i64, MilestoneState>;
 }
@@ -198,6 +201,24 @@ impl CorpusView for Corpus {
         repo(self, owner, name)
             .map(|r| r.issues.keys().copied().collect())
             .unwrap_or_default()
+    }
+
+    fn github_unsynced(&self, owner: &str, name: &str, events: bool) -> Vec<i32> {
+        let Some(r) = repo(self, owner, name) else {
+            return Vec::new();
+        };
+        r.issues
+            .values()
+            .filter(|is| {
+                let synced = if events {
+                    is.events_synced_as_of
+                } else {
+                    is.comments_synced_as_of
+                };
+                !is.not_exist && secs(synced) <= secs(is.updated)
+            })
+            .map(|is| is.number)
+            .collect()
     }
 
     fn github_labels(&self, owner: &str, name: &str) -> HashMap<i64, String> {

@@ -405,20 +405,9 @@ impl GitHubRepoPoller {
 
     /// Issues whose comments (or events) are not synced since their last update.
     fn unsynced(&self, events: bool) -> Vec<i32> {
-        let view = self.ingest.view();
-        view.github_issue_numbers(&self.owner, &self.repo)
-            .into_iter()
-            .filter(|&n| {
-                view.github_issue(&self.owner, &self.repo, n)
-                    .is_some_and(|is| {
-                        if events {
-                            !is.events_synced()
-                        } else {
-                            !is.comments_synced()
-                        }
-                    })
-            })
-            .collect()
+        self.ingest
+            .view()
+            .github_unsynced(&self.owner, &self.repo, events)
     }
 
     async fn sync_comments(&self, stats: &mut RoundStats) -> Result<(), PollError> {
