@@ -19,6 +19,8 @@ use crate::logserver::LogSegmentJson;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
+    #[error("loading the followed log: {0}")]
+    Log(#[from] maintner::LogError),
     #[error("{url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("{url}: HTTP status {status}")]
@@ -167,6 +169,47 @@ pub async fn follow(
     loop {
         match sync_with(&client, url, cache_dir, &opts).await {
             Ok(r) => on_round(&r),
+            Err(e @ (FollowError::Split { .. } | FollowError::Checksum { .. })) => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "log follower round failed; retrying in 5s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+        opts = SyncOptions {
+            progress: false,
+            wait_for_change: true,
+        };
+    }
+}
+
+/// Keeps `corpus` (loaded from `cache_dir`, or empty) up to date with the server: each
+/// round mirrors what is new into the cache, then applies the new records to the corpus
+/// (`Corpus::catch_up`, from where the corpus left off). Runs until a split, a checksum
+/// error or a bad record; transient network errors are retried every 5 s.
+///
+/// The corpus must be fed only by this function (no other writer applying mutations).
+pub async fn follow_into(
+    url: &str,
+    cache_dir: &Path,
+    corpus: crate::SharedCorpus,
+) -> Result<(), FollowError> {
+    let client = reqwest::Client::new();
+    let mut opts = SyncOptions {
+        progress: true,
+        wait_for_change: false,
+    };
+    loop {
+        match sync_with(&client, url, cache_dir, &opts).await {
+            Ok(_) => {
+                let (dir, corpus) = (cache_dir.to_path_buf(), corpus.clone());
+                let applied = tokio::task::spawn_blocking(move || {
+                    let log = maintner::DiskLog::open(&dir)?;
+                    corpus.write().unwrap().catch_up(&log)
+                })
+                .await
+                .expect("catch-up task panicked")?;
+                tracing::debug!(applied, "follower applied new mutations");
+            }
             Err(e @ (FollowError::Split { .. } | FollowError::Checksum { .. })) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "log follower round failed; retrying in 5s");

@@ -15,7 +15,11 @@
 //!
 //! Pollers read the same corpus to compute their diffs and write only to the log; every
 //! batch, once durable, is applied to the corpus under the write lock (short: one batch of
-//! mutations), so readers see whole batches.
+//! mutations), so readers see whole batches. Do not call `Corpus::catch_up` on this corpus:
+//! the service already applies every batch it logs.
+//!
+//! A read-only replica (no pollers) follows another server instead:
+//! [`crate::follower::follow_into`] keeps a [`SharedCorpus`] current from `/maintner/logs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

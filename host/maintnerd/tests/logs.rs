@@ -334,3 +334,44 @@ async fn bad_input_server_split_is_detected_and_cache_kept() {
     assert!(err.to_string().contains("history split"), "{err}");
     assert_eq!(dir_snapshot(cache.path()), before);
 }
+
+#[tokio::test]
+async fn follow_into_keeps_a_shared_corpus_current() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let log = SharedLog::open(server_dir.path()).unwrap();
+    log.append((1..=3).map(|n| issue(n, "first")).collect())
+        .await
+        .unwrap();
+    let url = serve(log.clone(), Duration::from_millis(500)).await;
+    let corpus: maintnerd::SharedCorpus = Default::default();
+    let task = {
+        let (url, dir, corpus) = (url.clone(), cache.path().to_path_buf(), corpus.clone());
+        tokio::spawn(async move { follower::follow_into(&url, &dir, corpus).await })
+    };
+    let issues = |c: &maintnerd::SharedCorpus| c.read().unwrap().stats().github_issues;
+    let wait_for = |want: u64| {
+        let corpus = corpus.clone();
+        async move {
+            for _ in 0..400 {
+                if issues(&corpus) == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            panic!("corpus has {} issues, want {want}", issues(&corpus));
+        }
+    };
+    wait_for(3).await;
+    log.append((4..=5).map(|n| issue(n, "second")).collect())
+        .await
+        .unwrap();
+    wait_for(5).await;
+    assert_eq!(
+        corpus.read().unwrap().mutation_counts().total,
+        5,
+        "each record applied once"
+    );
+    assert!(!task.is_finished());
+    task.abort();
+}
