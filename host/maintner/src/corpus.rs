@@ -45,7 +45,8 @@ pub struct Applied {
     pub issues: Vec<(RepoId, i32)>,
     pub cls: Vec<(ProjectId, i32)>,
     pub commits: usize,
-    /// The set of changes waiting for trybots changed.
+    /// [`Corpus::try_work`] may read differently now: a change entered or left the list,
+    /// a waiting change moved, or a Go branch head that subrepo entries name moved.
     pub try_work_changed: bool,
 }
 
@@ -254,6 +255,10 @@ impl Corpus {
             .apply(gm, &mut self.git, &mut self.strings, &self.votes);
         out.commits += ch.commits.len();
         self.counts.rejected_commits += ch.rejected;
+        if ch.refs_changed && !self.try_work.is_empty() {
+            let p = self.gerrit.project(pid);
+            out.try_work_changed |= p.short_name(&self.strings) == "go";
+        }
         let name = self.gerrit.project(pid).name;
         for id in ch.commits {
             self.index_commit(name, id);

@@ -101,11 +101,13 @@ pub struct TryWorkIndex {
 }
 
 impl TryWorkIndex {
-    /// Re-evaluates one change. Returns true if its membership changed.
+    /// Re-evaluates one change. Returns true if the list may read differently: the change
+    /// entered or left it, or it is (still) waiting and its details may have moved.
     pub(crate) fn update(&mut self, pid: ProjectId, cl: &GerritCL, strings: &Interner) -> bool {
         let key = (pid, cl.number);
         if wants_trybots(cl, strings) {
-            self.waiting.insert(key)
+            self.waiting.insert(key);
+            true
         } else {
             self.waiting.remove(&key)
         }

@@ -448,7 +448,13 @@ fn subrepo_try_work_tests_against_go_master() {
     // Go's master moves: the answer follows without touching the net change.
     let applied = corpus.apply(&go.branch_commit("master", "G <g@x>", "go 2\n", &[]));
     assert!(applied.cls.is_empty());
+    assert!(applied.try_work_changed, "subrepo entries name Go's master");
     assert_eq!(corpus.try_work()[0].go_commit, [go.base.clone()]);
+    // A waiting change's new patch set (Run-TryBot copied) changes its entry.
+    let applied = corpus.apply(&net.upload(7, &owner(), "http2: x", CHANGE_ID, FILES_A, None, &[]));
+    assert!(applied.try_work_changed);
+    assert_eq!(corpus.try_work()[0].version, 2);
+    assert_eq!(corpus.try_work()[0].commit, net.current_commit(7).unwrap());
 }
 
 #[test]
