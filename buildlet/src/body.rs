@@ -1,6 +1,5 @@
 //! Response bodies fed from a channel: streamed command output and `/tgz` archives.
 
-use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -49,6 +48,3 @@ impl io::Write for ChannelWriter {
         Ok(())
     }
 }
-
-/// Never-failing convenience for static bodies in tests and handlers.
-pub type Never = Infallible;

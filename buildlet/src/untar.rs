@@ -2,7 +2,7 @@
 //! seed's rules (only regular files and directories, names checked) enforced through
 //! cap-std, plus a limit on the bytes written so a tar bomb is refused.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +14,9 @@ use tar::EntryType;
 use crate::paths::{rel_path, PathError};
 use crate::workdir::{PendingFile, WorkDir};
 use cap_std::fs::Dir;
+
+/// Directory handles kept open during one extraction.
+const MAX_OPEN_PARENTS: usize = 64;
 
 /// Why an extraction stopped. Files fully extracted before the failure stay (as in Go);
 /// the entry being written is never left behind.
@@ -91,9 +94,9 @@ pub fn untar(
     let start = SystemTime::now();
     let mut archive = tar::Archive::new(MultiGzDecoder::new(br));
     let mut stats = UntarStats::default();
-    // Tarballs list a directory's files together: keep the last parent open, and
+    // Keep recently used parent directories open, and remember directories already
     // remember directories already checked, instead of resolving every path again.
-    let mut parent: Option<(PathBuf, Arc<Dir>)> = None;
+    let mut parents: HashMap<PathBuf, Arc<Dir>> = HashMap::new();
     let mut checked: HashSet<PathBuf> = HashSet::new();
     let entries = archive
         .entries()
@@ -146,12 +149,15 @@ pub fn untar(
                     .mtime()
                     .ok()
                     .map(|s| (UNIX_EPOCH + Duration::from_secs(s)).min(start));
-                let dir = match &parent {
-                    Some((p, d)) if *p == dest_parent => d.clone(),
-                    _ => {
+                let dir = match parents.get(&dest_parent) {
+                    Some(d) => d.clone(),
+                    None => {
                         let d = Arc::new(wd.create_parent(&dest).map_err(werr)?);
                         checked.insert(dest_parent.clone());
-                        parent = Some((dest_parent, d.clone()));
+                        if parents.len() >= MAX_OPEN_PARENTS {
+                            parents.clear();
+                        }
+                        parents.insert(dest_parent, d.clone());
                         d
                     }
                 };
