@@ -12,6 +12,44 @@
 //!   [`votes`]), [`git`] — built only by [`Corpus::apply`].
 //! - [`trywork`]: changes waiting for trybots, kept incrementally (spec §5).
 //! - [`query`]: indexed queries returning owned, serializable records (for plugins).
+//! - [`stats`], [`verify`], [`bench`]: what `xb corpus stats|verify` and
+//!   `xb bench corpus-load` call.
+//!
+//! ```
+//! use maintner::{synth, Corpus, DiskLog};
+//! use maintner::query::{IssueQuery, IssueState};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut log = DiskLog::open(dir.path()).unwrap();
+//! log.append(&synth::new_issue(&synth::IssueSpec {
+//!     owner: "golang",
+//!     repo: "go",
+//!     number: 1,
+//!     id: 100,
+//!     user: (7, "gopher"),
+//!     created: 1_500_000_000,
+//!     updated: 1_500_000_000,
+//!     title: "cmd/go: it broke",
+//!     ..Default::default()
+//! }))
+//! .unwrap();
+//!
+//! let mut corpus = Corpus::load(&log).unwrap();
+//! let page = corpus
+//!     .issues(&IssueQuery {
+//!         owner: "golang".into(),
+//!         repo: "go".into(),
+//!         state: Some(IssueState::Open),
+//!         title_prefix: Some("cmd/go:".into()),
+//!         ..Default::default()
+//!     })
+//!     .unwrap();
+//! assert_eq!(page.items[0].user.as_ref().unwrap().login, "gopher");
+//!
+//! // Later: apply what was appended since.
+//! assert_eq!(corpus.catch_up(&log).unwrap(), 0);
+//! assert!(corpus.try_work().is_empty());
+//! ```
 
 pub mod bench;
 pub mod corpus;
