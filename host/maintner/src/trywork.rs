@@ -175,7 +175,12 @@ impl crate::Corpus {
     /// The Go branches (and their head commits) a subrepo change on `branch` is tested
     /// against (HEAD's rule): from master, Go master plus the supported releases; from
     /// `internal-branch.goX.Y-…`, only `release-branch.goX.Y`; otherwise Go master.
-    fn go_branches_for(&self, server: &str, branch: &str) -> Vec<(String, String)> {
+    fn go_branches_for(
+        &self,
+        server: &str,
+        branch: &str,
+        releases: &mut std::collections::HashMap<String, Vec<GoRelease>>,
+    ) -> Vec<(String, String)> {
         let st = &self.strings;
         let Some(go) = self
             .gerrit
@@ -196,10 +201,12 @@ impl crate::Corpus {
         }
         let mut out: Vec<(String, String)> = head("master").into_iter().collect();
         if branch == "master" || branch.starts_with("gopls-release-branch.") {
+            let rel = releases
+                .entry(server.to_owned())
+                .or_insert_with(|| self.go_releases(server));
             out.extend(
-                self.go_releases(server)
-                    .into_iter()
-                    .map(|r| (r.branch_commit, r.branch_name)),
+                rel.iter()
+                    .map(|r| (r.branch_commit.clone(), r.branch_name.clone())),
             );
         }
         out
@@ -209,6 +216,8 @@ impl crate::Corpus {
     /// Reads the incrementally maintained set; nothing is rescanned.
     pub fn try_work(&self) -> Vec<TryWork> {
         let (st, git) = (&self.strings, &self.git);
+        // Supported releases, computed once per server per call.
+        let mut releases = std::collections::HashMap::new();
         let mut out: Vec<TryWork> = self
             .try_work
             .iter()
@@ -222,7 +231,9 @@ impl crate::Corpus {
                 let (go_commit, go_branch) = if project == "go" {
                     (vec![], vec![])
                 } else {
-                    self.go_branches_for(&server, branch).into_iter().unzip()
+                    self.go_branches_for(&server, branch, &mut releases)
+                        .into_iter()
+                        .unzip()
                 };
                 let author_email = cl
                     .ref_versions
