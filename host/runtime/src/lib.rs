@@ -6,6 +6,7 @@
 //! Plugins get WASI with nothing granted: no preopened directories, no environment,
 //! no sockets. Anything with an effect comes back as data for the host to carry out.
 
+pub mod bench;
 pub mod bindings;
 mod calls;
 mod engine;

@@ -340,6 +340,14 @@ impl Registry {
         })
     }
 
+    /// Any loaded or stored version, ready to call (serving or not).
+    pub fn handle(&self, id: &VersionId) -> Result<Handle> {
+        Ok(Handle {
+            rt: self.rt.clone(),
+            version: self.version(id)?,
+        })
+    }
+
     /// Every serving version of a kind, by name.
     pub fn serving_kind(&self, kind: Kind) -> Vec<Handle> {
         let inner = self.inner.read();

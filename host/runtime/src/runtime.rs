@@ -85,6 +85,10 @@ impl Runtime {
         })
     }
 
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        self.engine.engine()
+    }
+
     pub fn defaults(&self) -> &CallOptions {
         &self.defaults
     }

@@ -1,0 +1,74 @@
+//! The data directory: one folder holds everything the embedded default needs.
+//!
+//! ```text
+//! <data>/plugins/           plugin store (blobs, compiled-code cache, plugins.db)
+//! <data>/plugins/incoming/  watched: a component dropped here is loaded and swapped in
+//! <data>/admin.token        bearer token of the admin API (created on first serve)
+//! ```
+
+use anyhow::{Context, Result};
+use runtime::{PluginStore, Registry, Runtime, RuntimeConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    pub fn new(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("creating data directory {}", path.display()))?;
+        Ok(DataDir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn plugins(&self) -> PathBuf {
+        self.0.join("plugins")
+    }
+
+    pub fn incoming(&self) -> PathBuf {
+        self.plugins().join("incoming")
+    }
+
+    /// The registry over this directory's plugin store.
+    pub fn registry(&self) -> Result<Arc<Registry>> {
+        let store = PluginStore::open(&self.plugins())?;
+        let rt = Runtime::new(RuntimeConfig {
+            cache_dir: Some(store.cache_dir()),
+            ..Default::default()
+        })?;
+        Ok(Arc::new(Registry::open(Arc::new(rt), store)?))
+    }
+
+    /// The admin API token, created (random, mode 0600) if missing.
+    pub fn admin_token(&self) -> Result<String> {
+        let path = self.0.join("admin.token");
+        if let Ok(t) = std::fs::read_to_string(&path) {
+            if !t.trim().is_empty() {
+                return Ok(t.trim().to_string());
+            }
+        }
+        let mut bytes = [0u8; 24];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+            .context("reading /dev/urandom for the admin token")?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+        Ok(token)
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,209 @@
+//! `xb plugin load|swap|rollback|list|describe|history`: work on the data directory's
+//! plugin store. A running `xb serve` on the same directory follows the changes.
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use runtime::{Handle, Kind, PoolKind, Registry};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// The guest plugins built by `cargo xtask plugins`.
+pub const BUNDLED_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../plugins/target/wasm32-wasip2/release"
+);
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Validate a component and keep it; it serves at once if its name is new.
+    Load { file: PathBuf },
+    /// Make a version serve under its name: a stored version id (or unique prefix)
+    /// or a component file.
+    Swap { name: String, version: String },
+    /// Serve the version that served before the current one.
+    Rollback { name: String },
+    /// What serves under each name.
+    List,
+    /// What a plugin says about itself: a serving name, a version id or a file.
+    Describe { what: String },
+    /// Every load, swap and rollback of a name.
+    History { name: String },
+}
+
+pub fn run(cmd: PluginCommand, reg: &Registry) -> Result<String> {
+    match cmd {
+        PluginCommand::Load { file } => {
+            let bytes = read(&file)?;
+            let loaded = reg.load(&bytes, &file.display().to_string())?;
+            let v = &loaded.version;
+            let state = if loaded.serving {
+                "serving"
+            } else {
+                "stored; `xb plugin swap` makes it serve"
+            };
+            Ok(format!(
+                "loaded {} {} ({}) {}: {state}\n",
+                v.kind(),
+                v.name(),
+                v.description.version,
+                v.id
+            ))
+        }
+        PluginCommand::Swap { name, version } => {
+            let path = Path::new(&version);
+            let slot = if path.exists() {
+                let loaded = reg.load(&read(path)?, &version)?;
+                if loaded.version.name() != name {
+                    bail!(
+                        "{version} is plugin {:?}, not {name:?}",
+                        loaded.version.name()
+                    );
+                }
+                reg.swap(&name, &loaded.version.id)?
+            } else {
+                reg.swap(&name, &reg.resolve(&version)?)?
+            };
+            Ok(format!(
+                "{name}: serving {} ({})\n",
+                slot.serving.description.version, slot.serving.id
+            ))
+        }
+        PluginCommand::Rollback { name } => {
+            let slot = reg.rollback(&name)?;
+            Ok(format!(
+                "{name}: rolled back to {} ({})\n",
+                slot.serving.description.version, slot.serving.id
+            ))
+        }
+        PluginCommand::List => Ok(list(reg)),
+        PluginCommand::Describe { what } => describe(reg, &what),
+        PluginCommand::History { name } => {
+            let store = reg.plugin_store().context("no plugin store")?;
+            let mut out = String::new();
+            for e in store.events(&name)? {
+                let from = e.from.map(|f| f.to_string()).unwrap_or_else(|| "-".into());
+                let _ = writeln!(out, "{}  {:<8} {from} -> {}", e.at, e.action, e.to);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+pub fn list(reg: &Registry) -> String {
+    let mut out = format!(
+        "{:<10} {:<20} {:<10} {:<14} {:>8} {:>7}  history\n",
+        "KIND", "NAME", "VERSION", "ID", "CALLS", "FAULTS"
+    );
+    for s in reg.list() {
+        let v = &s.serving;
+        let history: Vec<String> = s.history.iter().rev().map(|h| h.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "{:<10} {:<20} {:<10} {:<14} {:>8} {:>7}  {}",
+            s.kind.as_str(),
+            s.name,
+            v.description.version,
+            v.id.to_string(),
+            v.stats.calls.load(std::sync::atomic::Ordering::Relaxed),
+            v.stats.faults(),
+            history.join(" ")
+        );
+    }
+    out
+}
+
+/// Describe a serving name, a stored version or a component file (validated first).
+pub fn describe(reg: &Registry, what: &str) -> Result<String> {
+    let handle = if let Ok(h) = reg.serving(what) {
+        h
+    } else if Path::new(what).is_file() {
+        let loaded = reg.load(&read(Path::new(what))?, what)?;
+        Handle {
+            rt: reg.runtime().clone(),
+            version: loaded.version,
+        }
+    } else {
+        let id = reg
+            .resolve(what)
+            .with_context(|| format!("{what:?} is not a plugin name, a version or a file"))?;
+        reg.handle(&id)?
+    };
+    describe_handle(&handle)
+}
+
+pub fn describe_handle(h: &Handle) -> Result<String> {
+    let p = h.plugin();
+    let d = p.describe()?;
+    let mut out = String::new();
+    let _ = writeln!(out, "name:    {}", d.name);
+    let _ = writeln!(out, "kind:    {}", d.kind);
+    let _ = writeln!(out, "version: {}", d.version);
+    let _ = writeln!(out, "id:      {}", h.version.id.as_str());
+    let _ = writeln!(out, "size:    {} bytes", h.version.size);
+    let _ = writeln!(out, "summary: {}", d.summary);
+    match d.kind {
+        Kind::Builders => {
+            for host in p.host_types()? {
+                let _ = writeln!(
+                    out,
+                    "host type {} ({} pool, {})",
+                    host.name,
+                    pool_name(host.pool),
+                    host.host_arch
+                );
+            }
+            for b in p.builders()? {
+                let trybot = if b.trybot { ", trybot" } else { "" };
+                let _ = writeln!(out, "builder {} on {}{trybot}", b.name, b.host_type);
+            }
+        }
+        Kind::Gopherbot => {
+            for r in p.rules()? {
+                let _ = writeln!(out, "rule {:?}: {}", r.name, r.description);
+            }
+        }
+        Kind::Scheduler | Kind::Dashboard | Kind::Devapp => {}
+    }
+    Ok(out)
+}
+
+fn pool_name(p: PoolKind) -> &'static str {
+    match p {
+        PoolKind::Local => "local",
+        PoolKind::Reverse => "reverse",
+        PoolKind::Kubernetes => "kubernetes",
+        PoolKind::Vm => "vm",
+    }
+}
+
+/// Load the bundled plugins. A bundled plugin serves only where nothing serves under
+/// its name yet, so a restart never undoes an operator's swap.
+pub fn load_bundled(reg: &Registry, dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "bundled plugins not found in {} (build them with `cargo xtask plugins`)",
+            dir.display()
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    files.sort();
+    let mut out = vec![];
+    for f in files {
+        let loaded = reg.load(&read(&f)?, &f.display().to_string())?;
+        out.push(format!(
+            "{} {} ({}){}",
+            loaded.version.kind(),
+            loaded.version.name(),
+            loaded.version.id,
+            if loaded.serving { " serving" } else { "" }
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,304 @@
+//! `xb serve`: the HTTP server and the background work that keeps plugins current.
+//!
+//! Routes:
+//! - `GET /healthz`, `GET /metrics` (Prometheus text);
+//! - `GET /plugins` — what serves, as JSON; `GET /builders` — every builder of every
+//!   serving builders plugin, as JSON;
+//! - admin API, `Authorization: Bearer <data>/admin.token`:
+//!   `POST /admin/plugins` (body: a component; `?swap=true` makes it serve),
+//!   `POST /admin/plugins/{name}/swap?version=ID`, `POST /admin/plugins/{name}/rollback`.
+
+use crate::data::DataDir;
+use crate::plugins::load_bundled;
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use runtime::{Kind, Registry, SlotInfo};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub bundled: PathBuf,
+    /// How often the CLI's changes and the watched directory are checked.
+    pub watch_interval: Duration,
+}
+
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub admin_token: String,
+}
+
+/// Open everything in the data directory, load the bundled plugins, then serve until
+/// interrupted.
+pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
+    let (registry, bundled) = {
+        let data = data.clone();
+        let dir = cfg.bundled.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let reg = data.registry()?;
+            let bundled = load_bundled(&reg, &dir)?;
+            Ok((reg, bundled))
+        })
+        .await??
+    };
+    for b in &bundled {
+        tracing::info!(plugin = %b, "bundled plugin");
+    }
+    std::fs::create_dir_all(data.incoming())?;
+    let _watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
+    let state = Arc::new(AppState {
+        registry,
+        admin_token: data.admin_token()?,
+    });
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, data = %data.path().display(), "xb serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Follow the CLI's swaps and take components dropped into the watched directory.
+pub fn spawn_watcher(
+    reg: Arc<Registry>,
+    incoming: PathBuf,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let (reg, dir) = (reg.clone(), incoming.clone());
+            let r = tokio::task::spawn_blocking(move || {
+                if let Err(e) = reg.reconcile() {
+                    tracing::error!(error = %e, "following the plugin store failed");
+                }
+                reg.scan_incoming(&dir)
+            })
+            .await;
+            for (file, outcome) in r.unwrap_or_default() {
+                match outcome {
+                    Ok(slot) => {
+                        tracing::info!(file, plugin = %slot.name, version = %slot.serving.id, "loaded from the watched directory")
+                    }
+                    Err(e) => tracing::warn!(file, error = %e, "rejected"),
+                }
+            }
+        }
+    })
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/plugins", get(plugins))
+        .route("/builders", get(builders))
+        .route("/admin/plugins", post(admin_load))
+        .route("/admin/plugins/{name}/swap", post(admin_swap))
+        .route("/admin/plugins/{name}/rollback", post(admin_rollback))
+        .with_state(state)
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        runtime::metrics::render(&s.registry),
+    )
+}
+
+#[derive(Serialize)]
+struct SlotJson {
+    name: String,
+    kind: &'static str,
+    version: String,
+    id: String,
+    summary: String,
+    history: Vec<String>,
+    calls: u64,
+    faults: u64,
+}
+
+impl From<&SlotInfo> for SlotJson {
+    fn from(s: &SlotInfo) -> Self {
+        let v = &s.serving;
+        SlotJson {
+            name: s.name.clone(),
+            kind: s.kind.as_str(),
+            version: v.description.version.clone(),
+            id: v.id.as_str().to_string(),
+            summary: v.description.summary.clone(),
+            history: s.history.iter().map(|h| h.as_str().to_string()).collect(),
+            calls: v.stats.calls.load(std::sync::atomic::Ordering::Relaxed),
+            faults: v.stats.faults(),
+        }
+    }
+}
+
+async fn plugins(State(s): State<Arc<AppState>>) -> Json<Vec<SlotJson>> {
+    Json(s.registry.list().iter().map(SlotJson::from).collect())
+}
+
+#[derive(Serialize)]
+struct BuilderJson {
+    plugin: String,
+    name: String,
+    host_type: String,
+    goos: String,
+    goarch: String,
+    trybot: bool,
+    try_only: bool,
+}
+
+/// Every builder of every serving builders plugin. A plugin that faults is skipped
+/// (and counted), the others still answer.
+async fn builders(State(s): State<Arc<AppState>>) -> Result<Json<Vec<BuilderJson>>, ApiError> {
+    let handles = s.registry.serving_kind(Kind::Builders);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut out = vec![];
+        for h in handles {
+            match h.plugin().builders() {
+                Ok(list) => out.extend(list.into_iter().map(|b| BuilderJson {
+                    plugin: h.version.name().to_string(),
+                    name: b.name,
+                    host_type: b.host_type,
+                    goos: b.goos,
+                    goarch: b.goarch,
+                    trybot: b.trybot,
+                    try_only: b.try_only,
+                })),
+                Err(e) => tracing::warn!(error = %e, "builders plugin failed; skipped"),
+            }
+        }
+        out
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+struct LoadQuery {
+    #[serde(default)]
+    swap: bool,
+}
+
+async fn admin_load(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<LoadQuery>,
+    body: Bytes,
+) -> Result<Json<SlotJson>, ApiError> {
+    authorize(&s, &headers)?;
+    let reg = s.registry.clone();
+    let slot = blocking(move || {
+        let loaded = reg.load(&body, "admin upload")?;
+        if q.swap {
+            reg.swap(loaded.version.name(), &loaded.version.id)
+        } else {
+            let name = loaded.version.name().to_string();
+            reg.list()
+                .into_iter()
+                .find(|s| s.name == name)
+                .ok_or(runtime::Error::UnknownPlugin(name))
+        }
+    })
+    .await?;
+    Ok(Json(SlotJson::from(&slot)))
+}
+
+#[derive(Deserialize)]
+struct SwapQuery {
+    version: String,
+}
+
+async fn admin_swap(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<SwapQuery>,
+) -> Result<Json<SlotJson>, ApiError> {
+    authorize(&s, &headers)?;
+    let reg = s.registry.clone();
+    let slot = blocking(move || reg.swap(&name, &reg.resolve(&q.version)?)).await?;
+    Ok(Json(SlotJson::from(&slot)))
+}
+
+async fn admin_rollback(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<SlotJson>, ApiError> {
+    authorize(&s, &headers)?;
+    let reg = s.registry.clone();
+    let slot = blocking(move || reg.rollback(&name)).await?;
+    Ok(Json(SlotJson::from(&slot)))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> runtime::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), s.admin_token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "admin token required (Authorization: Bearer …)".into(),
+        ))
+    }
+}
+
+/// Compares every byte whatever the first difference, so timing reveals nothing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An error answered as text with a status.
+pub struct ApiError(StatusCode, String);
+
+impl From<runtime::Error> for ApiError {
+    fn from(e: runtime::Error) -> Self {
+        use runtime::Error as E;
+        let status = match &e {
+            E::NotAComponent { .. } | E::Rejected { .. } | E::WrongKind { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            E::UnknownPlugin(_) | E::UnknownVersion { .. } => StatusCode::NOT_FOUND,
+            E::NothingToRollBack(_) => StatusCode::CONFLICT,
+            E::Fault { .. } => StatusCode::BAD_GATEWAY,
+            E::Store { .. } | E::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, format!("{}\n", self.1)).into_response()
+    }
+}

@@ -1,0 +1,246 @@
+//! `xb serve` over real HTTP on loopback: bundled plugins, metrics, the admin API,
+//! and the watcher following the CLI and the watched directory.
+
+use runtime::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+use xb::data::DataDir;
+use xb::plugins::{load_bundled, BUNDLED_DIR};
+use xb::serve::{router, spawn_watcher, AppState};
+
+struct Server {
+    url: String,
+    token: String,
+    data: DataDir,
+    registry: Arc<Registry>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("data")).unwrap();
+    let registry = data.registry().unwrap();
+    load_bundled(&registry, std::path::Path::new(BUNDLED_DIR))
+        .expect("bundled plugins: run `cargo xtask plugins`");
+    let token = data.admin_token().unwrap();
+    let state = Arc::new(AppState {
+        registry: registry.clone(),
+        admin_token: token.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Server {
+        url,
+        token,
+        data,
+        registry,
+        _dir: dir,
+    }
+}
+
+fn bundled(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(BUNDLED_DIR).join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn serves_the_bundled_builders_and_metrics() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let plugins: serde_json::Value = serde_json::from_str(
+        &http
+            .get(format!("{}/plugins", s.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plugins[0]["name"], "local-builders");
+    assert_eq!(plugins[0]["kind"], "builders");
+    let builders = http
+        .get(format!("{}/builders", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let builders: serde_json::Value = serde_json::from_str(&builders).unwrap();
+    assert_eq!(builders[0]["name"], "linux-amd64-localdev");
+    assert_eq!(builders[0]["trybot"], true);
+    let metrics = http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("xbuild_plugin_calls_total{kind=\"builders\",name=\"local-builders\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("xbuild_plugin_serving{kind=\"builders\",name=\"local-builders\""),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_the_token_and_rejects_bad_components() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let before = s
+        .registry
+        .serving("local-builders")
+        .unwrap()
+        .version
+        .id
+        .clone();
+    let anon = http
+        .post(format!("{}/admin/plugins", s.url))
+        .body(b"x".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let wrong = http
+        .post(format!("{}/admin/plugins", s.url))
+        .bearer_auth("nope")
+        .body(b"x".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let bad = http
+        .post(format!("{}/admin/plugins", s.url))
+        .bearer_auth(&s.token)
+        .body(b"not wasm".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("not a WebAssembly component"));
+    assert_eq!(
+        s.registry.serving("local-builders").unwrap().version.id,
+        before,
+        "serving untouched"
+    );
+    let none = http
+        .post(format!("{}/admin/plugins/local-builders/rollback", s.url))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 409);
+}
+
+#[tokio::test]
+async fn the_admin_api_swaps_and_rolls_back() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let first = s
+        .registry
+        .serving("local-builders")
+        .unwrap()
+        .version
+        .id
+        .clone();
+    // A second version of the same plugin: same code, one more custom section.
+    let mut v2 = bundled("local_builders.wasm");
+    v2.extend([0, 4, 3, b'v', b'2', b'!']);
+    let up = http
+        .post(format!("{}/admin/plugins?swap=true", s.url))
+        .bearer_auth(&s.token)
+        .body(v2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 200);
+    let slot: serde_json::Value = serde_json::from_str(&up.text().await.unwrap()).unwrap();
+    assert_ne!(slot["id"], first.as_str());
+    assert_eq!(slot["history"][0], first.as_str());
+    let back = http
+        .post(format!("{}/admin/plugins/local-builders/rollback", s.url))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    assert_eq!(
+        s.registry.serving("local-builders").unwrap().version.id,
+        first
+    );
+    let swap = http
+        .post(format!(
+            "{}/admin/plugins/local-builders/swap?version={}",
+            s.url,
+            &slot["id"].as_str().unwrap()[..10]
+        ))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swap.status(), 200);
+    assert_ne!(
+        s.registry.serving("local-builders").unwrap().version.id,
+        first
+    );
+}
+
+#[tokio::test]
+async fn the_watcher_follows_the_cli_and_the_watched_directory() {
+    let s = start().await;
+    std::fs::create_dir_all(s.data.incoming()).unwrap();
+    let _w = spawn_watcher(
+        s.registry.clone(),
+        s.data.incoming(),
+        Duration::from_millis(20),
+    );
+    let first = s
+        .registry
+        .serving("local-builders")
+        .unwrap()
+        .version
+        .id
+        .clone();
+
+    // Drop a new version into the watched directory.
+    let mut v2 = bundled("local_builders.wasm");
+    v2.extend([0, 4, 3, b'v', b'3', b'!']);
+    std::fs::write(s.data.incoming().join("local-builders-v3.wasm"), v2).unwrap();
+    let changed =
+        wait_until(|| s.registry.serving("local-builders").unwrap().version.id != first).await;
+    assert!(changed, "watched directory version served");
+
+    // Roll back from "another process": the CLI on the same data directory.
+    let cli = s.data.registry().unwrap();
+    let out = xb::plugins::run(
+        xb::plugins::PluginCommand::Rollback {
+            name: "local-builders".into(),
+        },
+        &cli,
+    )
+    .unwrap();
+    assert!(out.contains("rolled back"), "{out}");
+    let followed =
+        wait_until(|| s.registry.serving("local-builders").unwrap().version.id == first).await;
+    assert!(followed, "server followed the CLI's rollback");
+}
+
+async fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
