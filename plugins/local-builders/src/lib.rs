@@ -58,7 +58,10 @@ impl BuilderConfig for LocalBuilders {
             return Err(format!("unknown builder {name:?}"));
         }
         if !takes(&b, &work) {
-            return Err(format!("{name} does not build {}@{}", work.repo, work.branch));
+            return Err(format!(
+                "{name} does not build {}@{}",
+                work.repo, work.branch
+            ));
         }
         Ok(BuildPlan {
             builder: b.name.clone(),
@@ -130,14 +133,20 @@ fn matches(rules: &[RepoRule], work: &Work) -> bool {
         .iter()
         .find(|r| {
             (r.repo == "*" || r.repo == work.repo)
-                && (r.branches.is_empty() || r.branches.iter().any(|p| work.branch.starts_with(p.as_str())))
+                && (r.branches.is_empty()
+                    || r.branches
+                        .iter()
+                        .any(|p| work.branch.starts_with(p.as_str())))
         })
         .is_some_and(|r| !r.exclude)
 }
 
 /// GO_BUILDER_NAME, then the host env, then the builder env (BuildConfig.Env order).
 fn build_env(b: &Builder) -> Vec<EnvVar> {
-    let host = LocalBuilders::host_types().into_iter().next().expect("one host type");
+    let host = LocalBuilders::host_types()
+        .into_iter()
+        .next()
+        .expect("one host type");
     let scale = b.test_timeout_scale.to_string();
     let mut all = vec![env("GO_BUILDER_NAME", &b.name)];
     all.extend(host.env);
@@ -146,7 +155,14 @@ fn build_env(b: &Builder) -> Vec<EnvVar> {
     all
 }
 
-fn step(name: &str, command: &str, args: &[&str], dir: &str, timeout: u32, shardable: bool) -> Step {
+fn step(
+    name: &str,
+    command: &str,
+    args: &[&str],
+    dir: &str,
+    timeout: u32,
+    shardable: bool,
+) -> Step {
     Step {
         name: name.into(),
         command: command.into(),
@@ -166,11 +182,25 @@ fn steps(b: &Builder, work: &Work) -> Vec<Step> {
     if work.repo == "go" {
         return vec![
             make,
-            step("test", "bin/go", &["tool", "dist", "test", "-no-rebuild"], "go", test_timeout, true),
+            step(
+                "test",
+                "bin/go",
+                &["tool", "dist", "test", "-no-rebuild"],
+                "go",
+                test_timeout,
+                true,
+            ),
         ];
     }
     let dir = format!("gopath/src/golang.org/x/{}", work.repo);
-    let mut test = step("test", "../../../../../go/bin/go", &["test", "./..."], &dir, test_timeout, true);
+    let mut test = step(
+        "test",
+        "../../../../../go/bin/go",
+        &["test", "./..."],
+        &dir,
+        test_timeout,
+        true,
+    );
     test.env = vec![env("GOPATH", "$WORKDIR/gopath"), env("GO111MODULE", "on")];
     vec![make, test]
 }
