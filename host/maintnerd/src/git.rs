@@ -186,8 +186,13 @@ pub fn read_commits(dir: &Path, hashes: &[String]) -> Result<Vec<RawCommit>, Git
         return Ok(Vec::new());
     }
     let input = hashes.join("\n") + "\n";
-    let raws = cat_file_batch(dir, input.as_bytes())?;
-    let mut files = diff_tree_batch(dir, input.as_bytes())?;
+    // The two git processes are independent: run them side by side.
+    let (raws, files) = std::thread::scope(|sc| {
+        let diffs = sc.spawn(|| diff_tree_batch(dir, input.as_bytes()));
+        let raws = cat_file_batch(dir, input.as_bytes());
+        (raws, diffs.join().expect("diff-tree reader panicked"))
+    });
+    let (raws, mut files) = (raws?, files?);
     hashes
         .iter()
         .zip(raws)

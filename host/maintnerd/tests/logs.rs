@@ -171,6 +171,15 @@ async fn index_and_segment_protocol_details() {
     assert_eq!(seg["size"], log.total_size());
     assert_eq!(seg["sha224"], log.segments()[0].sha224.as_str());
 
+    // HEAD: the same headers, no body.
+    let head = client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["x-sum-segment-size"].to_str().unwrap(),
+        log.total_size().to_string()
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+
     let full = std::fs::read(&log.segments()[0].path).unwrap();
     let seg_url = format!("{url}/0");
     let resp = client
