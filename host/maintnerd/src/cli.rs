@@ -37,6 +37,91 @@ pub enum CorpusCommand {
     Verify,
 }
 
+/// The maintnerd flags of `xb serve` (Go maintnerd's names where they exist); flatten into
+/// the serve command and turn into a [`crate::Config`] with [`ServeArgs::config`].
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// GitHub repositories to poll, comma-separated `owner/repo`.
+    #[arg(long, value_delimiter = ',')]
+    pub watch_github: Vec<String>,
+    /// Gerrit projects to poll over git, comma-separated `host/project` (fetched from
+    /// `https://host/project`) or `host/project=REMOTE`.
+    #[arg(long, value_delimiter = ',')]
+    pub watch_gerrit: Vec<String>,
+    /// Plain git repositories to watch, comma-separated `name=REMOTE`.
+    #[arg(long, value_delimiter = ',')]
+    pub watch_git: Vec<String>,
+    /// GitHub API root.
+    #[arg(long, default_value = "https://api.github.com")]
+    pub github_api: String,
+    /// File with the GitHub token: `token` or Go's `username:token`.
+    #[arg(long)]
+    pub github_token_file: Option<std::path::PathBuf>,
+    /// File with the GitHub webhook secret; enables `/maintner/webhook/github`.
+    #[arg(long)]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// Seconds between GitHub polls.
+    #[arg(long, default_value_t = 900)]
+    pub github_interval: u64,
+    /// Seconds between Gerrit and git polls.
+    #[arg(long, default_value_t = 300)]
+    pub git_interval: u64,
+}
+
+impl ServeArgs {
+    /// The service configuration for `data_dir`; reads the token and secret files.
+    pub fn config(&self, data_dir: &Path) -> anyhow::Result<crate::Config> {
+        use crate::service::{GerritConfig, GitHubRepoConfig, GitRepoConfig};
+        let mut c = crate::Config::new(data_dir);
+        c.github_api = self.github_api.clone();
+        c.github_interval = std::time::Duration::from_secs(self.github_interval);
+        c.git_interval = std::time::Duration::from_secs(self.git_interval);
+        for r in &self.watch_github {
+            let (owner, repo) = r
+                .split_once('/')
+                .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
+                .with_context(|| format!("--watch-github {r:?}: want owner/repo"))?;
+            c.github.push(GitHubRepoConfig {
+                owner: owner.into(),
+                repo: repo.into(),
+            });
+        }
+        for g in &self.watch_gerrit {
+            let (project, remote) = match g.split_once('=') {
+                Some((p, r)) => (p.to_string(), r.to_string()),
+                None => (g.clone(), format!("https://{g}")),
+            };
+            anyhow::ensure!(
+                project.contains('/'),
+                "--watch-gerrit {g:?}: want host/project"
+            );
+            c.gerrit.push(GerritConfig { project, remote });
+        }
+        for g in &self.watch_git {
+            let (name, remote) = g
+                .split_once('=')
+                .with_context(|| format!("--watch-git {g:?}: want name=REMOTE"))?;
+            c.git.push(GitRepoConfig {
+                name: name.into(),
+                remote: remote.into(),
+            });
+        }
+        if let Some(f) = &self.github_token_file {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading GitHub token {}", f.display()))?;
+            let text = text.trim();
+            let token = text.split_once(':').map_or(text, |(_, t)| t);
+            c.github_token = Some(token.to_string());
+        }
+        if let Some(f) = &self.webhook_secret_file {
+            let secret = std::fs::read_to_string(f)
+                .with_context(|| format!("reading webhook secret {}", f.display()))?;
+            c.webhook_secret = Some(secret.trim().as_bytes().to_vec());
+        }
+        Ok(c)
+    }
+}
+
 /// Runs `cmd` on `data_dir` and prints its report.
 pub async fn run(cmd: CorpusCommand, data_dir: &Path) -> anyhow::Result<()> {
     let report = execute(cmd, data_dir).await?;

@@ -231,3 +231,47 @@ fn corpus_command_parses_as_a_clap_subcommand() {
     );
     assert!(Xb::try_parse_from(["xb", "corpus", "verify"]).is_ok());
 }
+
+#[test]
+fn serve_args_become_a_config() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        maintner: cli::ServeArgs,
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let token = tmp.path().join("token");
+    std::fs::write(&token, "gopherbot:s3cret\n").unwrap();
+    let args = Serve::try_parse_from([
+        "serve",
+        "--watch-github=golang/go,golang/vscode-go",
+        "--watch-gerrit=go.googlesource.com/build,go.googlesource.com/net=/srv/net.git",
+        "--watch-git=website=/srv/website.git",
+        "--github-token-file",
+        token.to_str().unwrap(),
+        "--github-interval=60",
+    ])
+    .unwrap();
+    let c = args.maintner.config(tmp.path()).unwrap();
+    let gh: Vec<String> = c
+        .github
+        .iter()
+        .map(|r| format!("{}/{}", r.owner, r.repo))
+        .collect();
+    assert_eq!(gh, vec!["golang/go", "golang/vscode-go"]);
+    assert_eq!(c.gerrit[0].remote, "https://go.googlesource.com/build");
+    assert_eq!(c.gerrit[1].project, "go.googlesource.com/net");
+    assert_eq!(c.gerrit[1].remote, "/srv/net.git");
+    assert_eq!(
+        (c.git[0].name.as_str(), c.git[0].remote.as_str()),
+        ("website", "/srv/website.git")
+    );
+    assert_eq!(c.github_token.as_deref(), Some("s3cret"));
+    assert_eq!(c.github_interval, Duration::from_secs(60));
+    assert!(c.webhook_secret.is_none());
+
+    let bad = Serve::try_parse_from(["serve", "--watch-github=golang"]).unwrap();
+    let err = bad.maintner.config(tmp.path()).unwrap_err();
+    assert!(err.to_string().contains("want owner/repo"), "{err}");
+}
