@@ -423,7 +423,10 @@ async fn download(
             })
         }
     };
-    let mut body = Vec::with_capacity((seg.size as u64 - from) as usize);
+    // The index's size is only a hint for the allocation (a segment is at most 16 MiB
+    // unless one record is bigger); the SHA-224 check decides.
+    let hint = (seg.size as u64).saturating_sub(from).min(64 << 20);
+    let mut body = Vec::with_capacity(hint as usize);
     while let Some(chunk) = resp.chunk().await.map_err(http)? {
         body.extend_from_slice(&chunk);
         bar.inc(chunk.len() as u64);
