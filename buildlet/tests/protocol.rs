@@ -512,3 +512,26 @@ async fn debug_endpoints() {
         "{r}"
     );
 }
+
+/// Go's client reuses one connection: a chunked upload whose bytes look like a request
+/// head, then an exec, then a status, pipelined without `TE: trailers`. The upload must
+/// arrive byte for byte and the exec must still get its trailer.
+#[tokio::test]
+async fn keep_alive_sequence_like_go_client() {
+    let h = Harness::start().await;
+    let data = b"GET /x HTTP/1.1\r\nHost: y\r\n\r\n0\r\n\r\n";
+    let mut req = format!("PUT /write?path=f&mode=420 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n", data.len()).into_bytes();
+    req.extend_from_slice(data);
+    req.extend_from_slice(b"\r\n0\r\n\r\n");
+    let body = "cmd=%2Fbin%2Fcat&mode=sys&cmdArg=f";
+    req.extend_from_slice(
+        format!("POST /exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .as_bytes(),
+    );
+    req.extend_from_slice(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = h.raw(&req).await;
+    assert_eq!(std::fs::read(h.workdir.join("f")).unwrap(), data);
+    assert_eq!(r.matches("HTTP/1.1 200 OK").count(), 3, "{r}");
+    assert!(r.contains("process-state: ok\r\n"), "{r}");
+    assert!(r.ends_with("{\"Version\":15}\n"), "{r}");
+}
