@@ -24,7 +24,13 @@ impl GitHash {
     }
 
     pub fn hex(&self) -> String {
-        hex::encode(self.0)
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 40];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
@@ -330,6 +336,14 @@ pub fn parse_person(s: &str) -> Option<(&str, Time, i16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_hex_round_trips() {
+        let hex = "c386fbdc7be64b4994e751b4fa22445abc92401a";
+        assert_eq!(GitHash::parse(hex).unwrap().hex(), hex);
+        assert_eq!(GitHash::parse(&hex.to_uppercase()).unwrap().hex(), hex);
+        assert_eq!(GitHash::parse("c386"), None);
+    }
 
     #[test]
     fn parse_person_like_go() {
