@@ -107,7 +107,7 @@ async fn client_timeout_disconnects_and_kills() {
     let (w, r) = tokio::io::duplex(1 << 16);
     let client = h.client.clone();
     let mut opts = sys("sleep 30 & echo $!; wait");
-    opts.timeout = Some(Duration::from_millis(500));
+    opts.timeout = Some(Duration::from_millis(1500));
     let run = tokio::spawn(async move {
         let mut w = w;
         client.exec("/bin/sh", &opts, &mut w).await
@@ -122,7 +122,7 @@ async fn client_timeout_disconnects_and_kills() {
 #[tokio::test]
 async fn server_timeout_kills_the_group() {
     let h = Harness::with_config(Config {
-        exec_timeout: Some(Duration::from_millis(300)),
+        exec_timeout: Some(Duration::from_millis(1500)),
         ..Default::default()
     })
     .await;
@@ -133,7 +133,7 @@ async fn server_timeout_kills_the_group() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::Remote(s) if s == "timeout after 300ms: signal: killed"),
+        matches!(&e, Error::Remote(s) if s == "timeout after 1.5s: signal: killed"),
         "{e}"
     );
     let pid: u32 = String::from_utf8(out).unwrap().trim().parse().unwrap();

@@ -169,7 +169,7 @@ async fn cancelled_exec_over_h2_kills_the_group() {
     let c = next(&mut coord.rx).await.client;
     let (w, r) = tokio::io::duplex(4096);
     let mut opts = sys("sleep 30 & echo $!; wait");
-    opts.timeout = Some(Duration::from_millis(500));
+    opts.timeout = Some(Duration::from_millis(1500));
     let c1 = c.clone();
     let run = tokio::spawn(async move {
         let mut w = w;
