@@ -12,7 +12,7 @@
 //!   [`votes`]), [`git`] — built only by [`Corpus::apply`].
 //! - [`trywork`]: changes waiting for trybots, kept incrementally (spec §5).
 //! - [`query`]: indexed queries returning owned, serializable records (for plugins).
-//! - [`stats`], [`verify`], [`bench`]: what `xb corpus stats|verify` and
+//! - [`stats`], [`verify`], [`bench`](mod@bench): what `xb corpus stats|verify` and
 //!   `xb bench corpus-load` call.
 //!
 //! ```
