@@ -811,6 +811,62 @@ impl Corpus {
     }
 }
 
+/// Answer of [`Corpus::has_ancestor`] (Go's `HasAncestorResponse`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AncestorAnswer {
+    pub has_ancestor: bool,
+    pub unknown_commit: bool,
+}
+
+impl Corpus {
+    /// Go's `GetRef`: the hex commit a ref of `server/project` points at, `None` for an
+    /// unknown ref; an unknown project is an error ("unknown gerrit project").
+    pub fn get_ref(
+        &self,
+        server: &str,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<String>, QueryError> {
+        let pid = self
+            .gerrit
+            .find_project(&self.strings, server, project)
+            .ok_or_else(|| QueryError::UnknownProject(format!("{server}/{project}")))?;
+        Ok(self
+            .gerrit
+            .project(pid)
+            .git_ref(&self.strings, name)
+            .map(|h| h.hex()))
+    }
+
+    /// Go's `HasAncestor`: is `ancestor` reachable from `commit` (a commit is not its own
+    /// ancestor)? Both must be 40 hex digits. An unknown commit says so; an unknown
+    /// ancestor is simply not an ancestor.
+    pub fn has_ancestor(&self, commit: &str, ancestor: &str) -> Result<AncestorAnswer, QueryError> {
+        let c = GitHash::parse(commit)
+            .ok_or_else(|| QueryError::NotFound(format!("invalid Commit {commit:?}")))?;
+        let a = GitHash::parse(ancestor)
+            .ok_or_else(|| QueryError::NotFound(format!("invalid Ancestor {ancestor:?}")))?;
+        let Some(cid) = self
+            .git
+            .lookup(&c)
+            .filter(|&id| !self.git.get(id).placeholder)
+        else {
+            return Ok(AncestorAnswer {
+                has_ancestor: false,
+                unknown_commit: true,
+            });
+        };
+        let has_ancestor = self
+            .git
+            .lookup(&a)
+            .is_some_and(|aid| self.git.has_ancestor(cid, aid));
+        Ok(AncestorAnswer {
+            has_ancestor,
+            unknown_commit: false,
+        })
+    }
+}
+
 /// A commit's place in time order, printed as a cursor.
 struct CommitKey(Time, GitHash);
 

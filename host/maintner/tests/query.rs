@@ -540,3 +540,51 @@ fn commits_by_branch_and_by_time() {
         })
         .is_err());
 }
+
+#[test]
+fn get_ref_and_has_ancestor_like_maintnerd_rpcs() {
+    let mut c = Corpus::default();
+    let mut sim = GerritSim::new(
+        "go.googlesource.com/build",
+        1_500_000_000,
+        Hasher::default(),
+    );
+    c.apply(&sim.branch_commit("master", "G <g@x>", "one\n", &[]));
+    let first = sim.base.clone();
+    c.apply(&sim.branch_commit("master", "G <g@x>", "two\n", &[]));
+    let second = sim.base.clone();
+    // TestGetRef: by the review host too; a bogus ref is None; a bogus project an error.
+    assert_eq!(
+        c.get_ref("go-review.googlesource.com", "build", "refs/heads/master")
+            .unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        c.get_ref("go.googlesource.com", "build", "refs/heads/nope")
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        c.get_ref("go.googlesource.com", "nope", "HEAD"),
+        Err(QueryError::UnknownProject(_))
+    ));
+    // TestGitAncestor.
+    let yes = c.has_ancestor(&second, &first).unwrap();
+    assert!(yes.has_ancestor && !yes.unknown_commit);
+    assert!(!c.has_ancestor(&first, &second).unwrap().has_ancestor);
+    assert!(
+        !c.has_ancestor(&first, &first).unwrap().has_ancestor,
+        "not its own ancestor"
+    );
+    assert!(
+        c.has_ancestor(&"f".repeat(40), &first)
+            .unwrap()
+            .unknown_commit
+    );
+    assert!(
+        !c.has_ancestor(&second, &"f".repeat(40))
+            .unwrap()
+            .has_ancestor
+    );
+    assert!(c.has_ancestor("short", &first).is_err());
+}
