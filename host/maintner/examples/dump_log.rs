@@ -1,5 +1,6 @@
 //! Prints every mutation of a reclog file (Go day file or one segment) in Debug form.
-//! `cargo run -p maintner --example dump_log -- FILE`
+//! With `--corpus`, prints the corpus it loads instead, in the format of Go's expected.txt.
+//! `cargo run -p maintner --example dump_log -- FILE [--corpus]`
 use prost::Message;
 
 fn main() {

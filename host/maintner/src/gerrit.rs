@@ -436,6 +436,11 @@ impl Gerrit {
         strings: &mut Interner,
         votes: &VoteConfig,
     ) -> Vec<(ProjectId, i32)> {
+        let nothing_waits =
+            self.waiting.is_empty() && self.projects.iter().all(|p| p.pending_refs.is_empty());
+        if nothing_waits {
+            return Vec::new();
+        }
         let mut touched = Vec::new();
         for pid in self.project_ids().collect::<Vec<_>>() {
             let mut dirty = BTreeSet::new();
