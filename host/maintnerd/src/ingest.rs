@@ -60,6 +60,17 @@ impl Ingest {
         Ok(())
     }
 
+    /// Test helper: records one issue mutation from synchronous code.
+    #[cfg(test)]
+    pub(crate) fn record_now(&self, m: maintner::maintpb::GithubIssueMutation) {
+        let m = Mutation {
+            github_issue: Some(m),
+            ..Default::default()
+        };
+        self.log.append_blocking(std::slice::from_ref(&m)).unwrap();
+        self.apply(&[m]);
+    }
+
     fn apply(&self, ms: &[Mutation]) {
         let mut c = self.corpus.write().unwrap();
         for m in ms {

@@ -632,6 +632,49 @@ fn diff_comment(issue: Option<&IssueState>, c: &Comment) -> Option<GithubIssueCo
 mod tests {
     use super::*;
 
+    /// Spec §7 `TestNewMutationsFromIssue`: a new closed issue becomes exactly owner, repo,
+    /// number, body, created, updated, (empty) assignees, no_milestone and closed — in
+    /// particular no `locked` when it is false.
+    #[test]
+    fn new_issue_mutation_has_exactly_the_set_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = Ingest::new(crate::store::SharedLog::open(dir.path()).unwrap()).unwrap();
+        let client = Arc::new(GitHubClient::new("http://127.0.0.1:9", None));
+        let poller = GitHubRepoPoller::new("golang", "go", client, ingest.clone());
+        let issue: Issue = serde_json::from_value(serde_json::json!({
+            "id": 0, "number": 5, "title": "", "body": "body of the issue",
+            "user": null, "state": "closed", "locked": false, "labels": [], "assignees": [],
+            "milestone": null, "created_at": "2017-06-01T12:00:00Z",
+            "updated_at": "2017-06-02T12:00:00Z", "closed_at": null
+        }))
+        .unwrap();
+        let m = poller.diff_issue(&*ingest.view(), &issue).unwrap();
+        let want = GithubIssueMutation {
+            owner: "golang".into(),
+            repo: "go".into(),
+            number: 5,
+            body_change: Some(StringChange {
+                val: "body of the issue".into(),
+            }),
+            created: Some(Timestamp {
+                seconds: 1_496_318_400,
+                nanos: 0,
+            }),
+            updated: Some(Timestamp {
+                seconds: 1_496_404_800,
+                nanos: 0,
+            }),
+            no_milestone: true,
+            closed: Some(BoolChange { val: true }),
+            ..Default::default()
+        };
+        assert_eq!(m, want);
+
+        // Once recorded, the same issue is no change at all.
+        ingest.record_now(m);
+        assert_eq!(poller.diff_issue(&*ingest.view(), &issue), None);
+    }
+
     #[test]
     fn wake_backoff_doubles_until_a_change_or_the_interval() {
         let interval = Duration::from_secs(15 * 60);
