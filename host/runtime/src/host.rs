@@ -29,19 +29,42 @@ impl Clock {
     }
 }
 
+/// A query's answer as the `corpus` import returns it: a value or a message.
+pub type Answer<T> = Result<T, String>;
+
 /// The corpus a plugin reads, as the host's `corpus` import answers it. The maintner
-/// crate provides the real one; [`EmptyCorpus`] answers for a host that has none.
+/// corpus implements it (see `corpus.rs`); [`EmptyCorpus`] answers for a host that
+/// has none.
 pub trait CorpusView: Send + Sync {
     fn generation(&self) -> u64;
-    fn issues(&self, q: &corpus::IssueQuery) -> Vec<corpus::Issue>;
-    fn issue(&self, id: &types::IssueRef) -> Option<corpus::Issue>;
-    fn issue_comments(&self, id: &types::IssueRef) -> Vec<corpus::IssueComment>;
-    fn issue_events(&self, id: &types::IssueRef) -> Vec<corpus::IssueEvent>;
-    fn changes(&self, q: &corpus::ChangeQuery) -> Vec<corpus::Change>;
-    fn change(&self, id: &types::ChangeRef) -> Option<corpus::Change>;
-    fn change_messages(&self, id: &types::ChangeRef) -> Vec<corpus::ChangeMessage>;
-    fn change_votes(&self, id: &types::ChangeRef, patch_set: Option<u32>) -> Vec<corpus::Vote>;
-    fn commits(&self, q: &corpus::CommitQuery) -> Vec<corpus::Commit>;
+    fn issues(&self, q: &corpus::IssueQuery) -> Answer<corpus::IssuePage>;
+    fn issue(&self, id: &types::IssueRef) -> Answer<corpus::Issue>;
+    fn issue_comments(
+        &self,
+        id: &types::IssueRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::CommentPage>;
+    fn issue_events(
+        &self,
+        id: &types::IssueRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::EventPage>;
+    fn changes(&self, q: &corpus::ChangeQuery) -> Answer<corpus::ChangePage>;
+    fn change(&self, id: &types::ChangeRef) -> Answer<corpus::Change>;
+    fn change_messages(
+        &self,
+        id: &types::ChangeRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::MessagePage>;
+    fn change_votes(
+        &self,
+        id: &types::ChangeRef,
+        patch_set: Option<u32>,
+    ) -> Answer<Vec<corpus::Vote>>;
+    fn commits(&self, q: &corpus::CommitQuery) -> Answer<corpus::CommitPage>;
 }
 
 /// The build results a dashboard reads.
@@ -49,39 +72,56 @@ pub trait ResultsView: Send + Sync {
     fn results_for(&self, repo: &str, commits: &[String]) -> Vec<results::BuildResult>;
 }
 
-/// A corpus with nothing in it.
+/// A host without a corpus: every query says so.
 pub struct EmptyCorpus;
+
+const NO_CORPUS: &str = "no corpus is attached to this host";
 
 impl CorpusView for EmptyCorpus {
     fn generation(&self) -> u64 {
         0
     }
-    fn issues(&self, _: &corpus::IssueQuery) -> Vec<corpus::Issue> {
-        vec![]
+    fn issues(&self, _: &corpus::IssueQuery) -> Answer<corpus::IssuePage> {
+        Err(NO_CORPUS.into())
     }
-    fn issue(&self, _: &types::IssueRef) -> Option<corpus::Issue> {
-        None
+    fn issue(&self, _: &types::IssueRef) -> Answer<corpus::Issue> {
+        Err(NO_CORPUS.into())
     }
-    fn issue_comments(&self, _: &types::IssueRef) -> Vec<corpus::IssueComment> {
-        vec![]
+    fn issue_comments(
+        &self,
+        _: &types::IssueRef,
+        _: u32,
+        _: Option<String>,
+    ) -> Answer<corpus::CommentPage> {
+        Err(NO_CORPUS.into())
     }
-    fn issue_events(&self, _: &types::IssueRef) -> Vec<corpus::IssueEvent> {
-        vec![]
+    fn issue_events(
+        &self,
+        _: &types::IssueRef,
+        _: u32,
+        _: Option<String>,
+    ) -> Answer<corpus::EventPage> {
+        Err(NO_CORPUS.into())
     }
-    fn changes(&self, _: &corpus::ChangeQuery) -> Vec<corpus::Change> {
-        vec![]
+    fn changes(&self, _: &corpus::ChangeQuery) -> Answer<corpus::ChangePage> {
+        Err(NO_CORPUS.into())
     }
-    fn change(&self, _: &types::ChangeRef) -> Option<corpus::Change> {
-        None
+    fn change(&self, _: &types::ChangeRef) -> Answer<corpus::Change> {
+        Err(NO_CORPUS.into())
     }
-    fn change_messages(&self, _: &types::ChangeRef) -> Vec<corpus::ChangeMessage> {
-        vec![]
+    fn change_messages(
+        &self,
+        _: &types::ChangeRef,
+        _: u32,
+        _: Option<String>,
+    ) -> Answer<corpus::MessagePage> {
+        Err(NO_CORPUS.into())
     }
-    fn change_votes(&self, _: &types::ChangeRef, _: Option<u32>) -> Vec<corpus::Vote> {
-        vec![]
+    fn change_votes(&self, _: &types::ChangeRef, _: Option<u32>) -> Answer<Vec<corpus::Vote>> {
+        Err(NO_CORPUS.into())
     }
-    fn commits(&self, _: &corpus::CommitQuery) -> Vec<corpus::Commit> {
-        vec![]
+    fn commits(&self, _: &corpus::CommitQuery) -> Answer<corpus::CommitPage> {
+        Err(NO_CORPUS.into())
     }
 }
 
@@ -217,31 +257,50 @@ impl corpus::Host for HostState {
     fn generation(&mut self) -> u64 {
         self.data.corpus.generation()
     }
-    fn issues(&mut self, query: corpus::IssueQuery) -> Vec<corpus::Issue> {
+    fn issues(&mut self, query: corpus::IssueQuery) -> Answer<corpus::IssuePage> {
         self.data.corpus.issues(&query)
     }
-    fn find_issue(&mut self, id: types::IssueRef) -> Option<corpus::Issue> {
+    fn find_issue(&mut self, id: types::IssueRef) -> Answer<corpus::Issue> {
         self.data.corpus.issue(&id)
     }
-    fn issue_comments(&mut self, id: types::IssueRef) -> Vec<corpus::IssueComment> {
-        self.data.corpus.issue_comments(&id)
+    fn issue_comments(
+        &mut self,
+        id: types::IssueRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::CommentPage> {
+        self.data.corpus.issue_comments(&id, limit, cursor)
     }
-    fn issue_events(&mut self, id: types::IssueRef) -> Vec<corpus::IssueEvent> {
-        self.data.corpus.issue_events(&id)
+    fn issue_events(
+        &mut self,
+        id: types::IssueRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::EventPage> {
+        self.data.corpus.issue_events(&id, limit, cursor)
     }
-    fn changes(&mut self, query: corpus::ChangeQuery) -> Vec<corpus::Change> {
+    fn changes(&mut self, query: corpus::ChangeQuery) -> Answer<corpus::ChangePage> {
         self.data.corpus.changes(&query)
     }
-    fn find_change(&mut self, id: types::ChangeRef) -> Option<corpus::Change> {
+    fn find_change(&mut self, id: types::ChangeRef) -> Answer<corpus::Change> {
         self.data.corpus.change(&id)
     }
-    fn change_messages(&mut self, id: types::ChangeRef) -> Vec<corpus::ChangeMessage> {
-        self.data.corpus.change_messages(&id)
+    fn change_messages(
+        &mut self,
+        id: types::ChangeRef,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Answer<corpus::MessagePage> {
+        self.data.corpus.change_messages(&id, limit, cursor)
     }
-    fn change_votes(&mut self, id: types::ChangeRef, patch_set: Option<u32>) -> Vec<corpus::Vote> {
+    fn change_votes(
+        &mut self,
+        id: types::ChangeRef,
+        patch_set: Option<u32>,
+    ) -> Answer<Vec<corpus::Vote>> {
         self.data.corpus.change_votes(&id, patch_set)
     }
-    fn commits(&mut self, query: corpus::CommitQuery) -> Vec<corpus::Commit> {
+    fn commits(&mut self, query: corpus::CommitQuery) -> Answer<corpus::CommitPage> {
         self.data.corpus.commits(&query)
     }
 }

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod bindings;
 mod calls;
+mod corpus;
 mod engine;
 mod error;
 mod host;
@@ -20,9 +21,10 @@ mod selfcheck;
 mod store;
 
 pub use calls::*;
+pub use corpus::MaintnerCorpus;
 pub use engine::{PoolSizes, EPOCH_TICK, MAX_MEMORY};
 pub use error::{Error, Fault, Result};
-pub use host::{Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView};
+pub use host::{Answer, Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView};
 pub use plugin::{Description, Kind, PluginVersion, VersionId, VersionStats};
 pub use registry::{Loaded, Registry, SlotInfo};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};

@@ -127,23 +127,29 @@ pub fn registry() -> Registry {
     Registry::in_memory(runtime())
 }
 
-/// The real `local-builders` plugin. `cargo xtask test` builds it first; a plain
-/// `cargo test` builds it here when it is missing.
+/// The real `local-builders` plugin.
 pub fn local_builders() -> Vec<u8> {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| {
-            let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
-            let wasm = plugins.join("target/wasm32-wasip2/release/local_builders.wasm");
-            if !wasm.exists() {
-                let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
-                    .current_dir(&plugins)
-                    .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "local-builders"])
-                    .status()
-                    .expect("run cargo for the plugins workspace");
-                assert!(status.success(), "building plugins/local-builders failed (is the wasm32-wasip2 target installed? `cargo xtask plugins` adds it)");
-            }
-            std::fs::read(&wasm).expect("read local_builders.wasm")
-        })
-        .clone()
+    bundled("local_builders")
+}
+
+/// A plugin of `plugins/`, by crate name with underscores. `cargo xtask test` builds
+/// them first; a plain `cargo test` builds them here when one is missing.
+pub fn bundled(krate: &str) -> Vec<u8> {
+    static BUILD: OnceLock<()> = OnceLock::new();
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
+    let wasm = plugins.join(format!("target/wasm32-wasip2/release/{krate}.wasm"));
+    if !wasm.exists() {
+        BUILD.get_or_init(|| {
+            let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+                .current_dir(&plugins)
+                .args(["build", "--release", "--target", "wasm32-wasip2"])
+                .status()
+                .expect("run cargo for the plugins workspace");
+            assert!(
+                status.success(),
+                "building plugins/ failed (is the wasm32-wasip2 target installed? `cargo xtask plugins` adds it)"
+            );
+        });
+    }
+    std::fs::read(&wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()))
 }
