@@ -4,6 +4,7 @@
 //! <data>/plugins/           plugin store (blobs, compiled-code cache, plugins.db)
 //! <data>/plugins/incoming/  watched: a component dropped here is loaded and swapped in
 //! <data>/admin.token        bearer token of the admin API (created on first serve)
+//! <data>/maintner/          maintnerd: log/ (mutation log segments), gerrit/, git/ mirrors
 //! ```
 
 use anyhow::{Context, Result};
@@ -28,6 +29,34 @@ impl DataDir {
 
     pub fn plugins(&self) -> PathBuf {
         self.0.join("plugins")
+    }
+
+    /// maintnerd's data directory (its log is `log/` inside).
+    pub fn maintner(&self) -> PathBuf {
+        self.0.join("maintner")
+    }
+
+    /// Seed an empty corpus log with a recorded one, so a first `xb serve` has a world
+    /// to show. Returns how many segments were copied (0 when the log already exists).
+    pub fn seed_corpus(&self, recorded: &Path) -> Result<usize> {
+        let log = maintnerd::service::log_dir(&self.maintner());
+        let has_log = std::fs::read_dir(&log)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        if has_log || !recorded.is_dir() {
+            return Ok(0);
+        }
+        std::fs::create_dir_all(&log)?;
+        let mut copied = 0;
+        for entry in std::fs::read_dir(recorded)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|x| x == "mutlog") {
+                std::fs::copy(&path, log.join(path.file_name().expect("file name")))
+                    .with_context(|| format!("copying {}", path.display()))?;
+                copied += 1;
+            }
+        }
+        Ok(copied)
     }
 
     pub fn incoming(&self) -> PathBuf {

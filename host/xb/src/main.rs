@@ -18,6 +18,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the host: HTTP API, plugins, watchers.
@@ -30,11 +32,34 @@ enum Command {
         /// How often to check the watched directory and the CLI's swaps, in ms.
         #[arg(long, default_value_t = 500)]
         watch_ms: u64,
+        /// Recorded corpus log to start from when the data directory has none.
+        #[arg(long, default_value = RECORDED_CORPUS)]
+        seed_corpus: PathBuf,
+        /// Start with an empty corpus instead.
+        #[arg(long)]
+        no_seed: bool,
+        #[command(flatten)]
+        maintner: maintnerd::cli::ServeArgs,
     },
+    /// The maintner corpus in the data directory.
+    #[command(subcommand)]
+    Corpus(maintnerd::cli::CorpusCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Manage plugins in the data directory.
     #[command(subcommand)]
     Plugin(PluginCommand),
 }
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Load a mutation log into a corpus: mutations/s, MB/s, peak RSS per MB of log.
+    CorpusLoad { logdir: PathBuf },
+}
+
+/// The recorded corpus committed with the sources (see plugin-tests/corpus/README.md).
+const RECORDED_CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -50,13 +75,25 @@ fn main() -> Result<()> {
             listen,
             bundled,
             watch_ms,
+            seed_corpus,
+            no_seed,
+            maintner,
         } => {
             let cfg = ServeConfig {
                 listen,
                 bundled,
+                seed_corpus: (!no_seed).then_some(seed_corpus),
+                maintner,
                 watch_interval: Duration::from_millis(watch_ms),
             };
             tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg))
+        }
+        Command::Corpus(cmd) => {
+            tokio::runtime::Runtime::new()?.block_on(maintnerd::cli::run(cmd, &data.maintner()))
+        }
+        Command::Bench(BenchCommand::CorpusLoad { logdir }) => {
+            print!("{}", maintner::bench::corpus_load(&logdir)?);
+            Ok(())
         }
         Command::Plugin(cmd) => {
             let reg = data.registry()?;

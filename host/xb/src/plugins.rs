@@ -93,23 +93,23 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// What serves under each name. (Call and fault counts are per process: a running
+/// host shows them at `/plugins` and `/metrics`.)
 pub fn list(reg: &Registry) -> String {
     let mut out = format!(
-        "{:<10} {:<20} {:<10} {:<14} {:>8} {:>7}  history\n",
-        "KIND", "NAME", "VERSION", "ID", "CALLS", "FAULTS"
+        "{:<10} {:<20} {:<10} {:<14} history (newest first)\n",
+        "KIND", "NAME", "VERSION", "ID"
     );
     for s in reg.list() {
         let v = &s.serving;
         let history: Vec<String> = s.history.iter().rev().map(|h| h.to_string()).collect();
         let _ = writeln!(
             out,
-            "{:<10} {:<20} {:<10} {:<14} {:>8} {:>7}  {}",
+            "{:<10} {:<20} {:<10} {:<14} {}",
             s.kind.as_str(),
             s.name,
             v.description.version,
             v.id.to_string(),
-            v.stats.calls.load(std::sync::atomic::Ordering::Relaxed),
-            v.stats.faults(),
             history.join(" ")
         );
     }

@@ -2,6 +2,8 @@
 //!
 //! Routes:
 //! - `GET /healthz`, `GET /metrics` (Prometheus text);
+//! - maintnerd: `GET /maintner/logs` (the log, for followers), `GET /maintner/trywork`,
+//!   `POST /maintner/webhook/github`;
 //! - `GET /plugins` — what serves, as JSON; `GET /builders` — every builder of every
 //!   serving builders plugin, as JSON;
 //! - admin API, `Authorization: Bearer <data>/admin.token`:
@@ -28,6 +30,10 @@ use std::time::Duration;
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub bundled: PathBuf,
+    /// A recorded corpus log to start from when the data directory has none.
+    pub seed_corpus: Option<PathBuf>,
+    /// maintnerd's pollers and webhook.
+    pub maintner: maintnerd::cli::ServeArgs,
     /// How often the CLI's changes and the watched directory are checked.
     pub watch_interval: Duration,
 }
@@ -37,38 +43,92 @@ pub struct AppState {
     pub admin_token: String,
 }
 
-/// Open everything in the data directory, load the bundled plugins, then serve until
-/// interrupted.
-pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
-    let (registry, bundled) = {
-        let data = data.clone();
-        let dir = cfg.bundled.clone();
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            let reg = data.registry()?;
-            let bundled = load_bundled(&reg, &dir)?;
-            Ok((reg, bundled))
+/// Everything `xb serve` runs, started but not yet listening.
+pub struct Host {
+    pub state: Arc<AppState>,
+    pub maintner: maintnerd::Maintnerd,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Host {
+    /// Open everything in the data directory: plugin store and bundled plugins, the
+    /// corpus (seeded from a recorded one if empty) with its pollers, the watcher.
+    pub async fn start(data: &DataDir, cfg: &ServeConfig) -> Result<Host> {
+        let (registry, bundled) = {
+            let data = data.clone();
+            let dir = cfg.bundled.clone();
+            tokio::task::spawn_blocking(move || -> Result<_> {
+                let reg = data.registry()?;
+                let bundled = load_bundled(&reg, &dir)?;
+                Ok((reg, bundled))
+            })
+            .await??
+        };
+        for b in &bundled {
+            tracing::info!(plugin = %b, "bundled plugin");
+        }
+        let mut maintner = open_maintner(data, cfg).await?;
+        maintner.start_pollers();
+        registry.runtime().set_host_data(runtime::HostData {
+            corpus: Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
+            ..Default::default()
+        });
+        std::fs::create_dir_all(data.incoming())?;
+        let watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
+        let state = Arc::new(AppState {
+            registry,
+            admin_token: data.admin_token()?,
+        });
+        Ok(Host {
+            state,
+            maintner,
+            watcher,
         })
-        .await??
-    };
-    for b in &bundled {
-        tracing::info!(plugin = %b, "bundled plugin");
     }
-    std::fs::create_dir_all(data.incoming())?;
-    let _watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
-    let state = Arc::new(AppState {
-        registry,
-        admin_token: data.admin_token()?,
-    });
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone()).merge(self.maintner.router())
+    }
+
+    pub fn shutdown(mut self) {
+        self.watcher.abort();
+        self.maintner.shutdown();
+    }
+}
+
+/// Start the host and serve until interrupted.
+pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
+    let host = Host::start(&data, &cfg).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     tracing::info!(addr = %listener.local_addr()?, data = %data.path().display(), "xb serving");
-    axum::serve(listener, router(state))
+    axum::serve(listener, host.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    host.shutdown();
     Ok(())
+}
+
+/// Seed the corpus log if it is empty, then open maintnerd (loads the corpus).
+async fn open_maintner(data: &DataDir, cfg: &ServeConfig) -> Result<maintnerd::Maintnerd> {
+    if let Some(recorded) = &cfg.seed_corpus {
+        let n = data.seed_corpus(recorded)?;
+        if n > 0 {
+            tracing::info!(from = %recorded.display(), segments = n, "seeded the corpus log with a recorded corpus");
+        }
+    }
+    let config = cfg.maintner.config(&data.maintner())?;
+    let svc = tokio::task::spawn_blocking(move || maintnerd::Maintnerd::open(config)).await??;
+    let stats = svc
+        .corpus()
+        .read()
+        .map(|c| c.stats().to_string())
+        .unwrap_or_default();
+    tracing::info!("corpus loaded: {}", stats.trim().replace('\n', "; "));
+    Ok(svc)
 }
 
 /// Follow the CLI's swaps and take components dropped into the watched directory.

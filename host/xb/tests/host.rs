@@ -1,0 +1,94 @@
+//! The whole host as `xb serve` starts it: the recorded corpus seeded into an empty data
+//! directory, maintnerd's routes, and plugins reading that corpus through the import.
+
+use std::time::Duration;
+use xb::data::DataDir;
+use xb::plugins::BUNDLED_DIR;
+use xb::serve::{Host, ServeConfig};
+
+const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
+
+async fn start(dir: &std::path::Path) -> (Host, String) {
+    let data = DataDir::new(dir).unwrap();
+    let cfg = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        bundled: BUNDLED_DIR.into(),
+        seed_corpus: Some(RECORDED.into()),
+        maintner: Default::default(),
+        watch_interval: Duration::from_millis(50),
+    };
+    let host = Host::start(&data, &cfg).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = host.router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (host, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_the_recorded_corpus_try_work_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, url) = start(dir.path()).await;
+    let http = reqwest::Client::new();
+    let body = http
+        .get(format!("{url}/maintner/trywork"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let trywork: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let waiting = trywork["waiting"].as_array().unwrap();
+    assert_eq!(
+        waiting.len(),
+        2,
+        "the recorded corpus has two changes waiting for trybots: {body}"
+    );
+    let logs = http
+        .get(format!("{url}/maintner/logs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logs.status(), 200);
+    let logs: serde_json::Value = serde_json::from_str(&logs.text().await.unwrap()).unwrap();
+    assert!(!logs.as_array().unwrap().is_empty());
+    host.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_read_the_corpus_the_host_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, _) = start(dir.path()).await;
+    let reg = host.state.registry.clone();
+    let corpus = runtime::MaintnerCorpus(host.maintner.corpus());
+    assert_eq!(
+        runtime::CorpusView::generation(&corpus),
+        7_433,
+        "every recorded mutation is applied"
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        reg.serving("gopherbot")
+            .unwrap()
+            .plugin()
+            .run_rule("label tools issues")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(answer.is_ok(), "the rule ran over the corpus: {answer:?}");
+    host.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_start_keeps_its_own_log_instead_of_reseeding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, _) = start(dir.path()).await;
+    host.shutdown();
+    let data = DataDir::new(dir.path()).unwrap();
+    assert_eq!(
+        data.seed_corpus(std::path::Path::new(RECORDED)).unwrap(),
+        0,
+        "log exists: not seeded again"
+    );
+}
