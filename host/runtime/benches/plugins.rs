@@ -10,22 +10,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{builders_wat, component, BUILDERS};
+use common::{builders_wat, component, work, BUILDERS};
 use runtime::bench::{call, instantiation, Samples};
-use runtime::{PluginStore, Registry, Runtime, RuntimeConfig, Work, WorkKind};
+use runtime::{PluginStore, Registry, Runtime, RuntimeConfig};
 use std::sync::Arc;
 use std::time::Instant;
-
-fn work() -> Work {
-    Work {
-        kind: WorkKind::PostSubmit,
-        repo: "go".into(),
-        branch: "master".into(),
-        commit: "0123456789abcdef0123456789abcdef01234567".into(),
-        go_branch: None,
-        go_commit: None,
-    }
-}
 
 /// A distinct component with the same code: a custom section changes the sha256.
 fn variant(bytes: &[u8], tag: u32) -> Vec<u8> {

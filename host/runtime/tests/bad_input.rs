@@ -15,7 +15,7 @@ fn refused(bad: &[u8]) -> Error {
     let serving = reg.serving("victim").unwrap();
     assert_eq!(serving.version.id, good_id, "serving version untouched");
     assert!(
-        serving.plugin().builds("x", &common_work()).unwrap(),
+        serving.plugin().builds("x", &common::work()).unwrap(),
         "and still answers"
     );
     assert_eq!(
@@ -25,17 +25,6 @@ fn refused(bad: &[u8]) -> Error {
         1
     );
     err
-}
-
-fn common_work() -> runtime::Work {
-    runtime::Work {
-        kind: runtime::WorkKind::PostSubmit,
-        repo: "go".into(),
-        branch: "master".into(),
-        commit: "c".into(),
-        go_branch: None,
-        go_commit: None,
-    }
 }
 
 #[test]

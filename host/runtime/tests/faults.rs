@@ -4,21 +4,10 @@
 
 mod common;
 
-use common::{builders_wat, component, registry, BUILDERS};
-use runtime::{CallOptions, Error, Fault, Work, WorkKind};
+use common::{builders_wat, component, registry, work, BUILDERS};
+use runtime::{CallOptions, Error, Fault, Work};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-
-fn work() -> Work {
-    Work {
-        kind: WorkKind::PostSubmit,
-        repo: "go".into(),
-        branch: "master".into(),
-        commit: "c".into(),
-        go_branch: None,
-        go_commit: None,
-    }
-}
 
 /// `builds` faults when repo length (param 3) is 2 ("go"), answers true otherwise.
 fn faulty(name: &str, fault_body: &str) -> Vec<u8> {

@@ -2,20 +2,8 @@
 
 mod common;
 
-use common::{builders_component, registry};
-use runtime::{Work, WorkKind};
+use common::{builders_component, registry, work};
 use std::sync::Arc;
-
-fn work() -> Work {
-    Work {
-        kind: WorkKind::PostSubmit,
-        repo: "go".into(),
-        branch: "master".into(),
-        commit: "c".into(),
-        go_branch: None,
-        go_commit: None,
-    }
-}
 
 /// Version "old" answers false after some work; "new" answers true at once.
 fn versions() -> (Vec<u8>, Vec<u8>) {

@@ -39,6 +39,24 @@ async fn start() -> Server {
     }
 }
 
+impl Server {
+    fn serving_id(&self) -> runtime::VersionId {
+        self.registry
+            .serving("local-builders")
+            .unwrap()
+            .version
+            .id
+            .clone()
+    }
+}
+
+/// local-builders with one more custom section: same code, another version.
+fn local_builders_variant(tag: u8) -> Vec<u8> {
+    let mut v = bundled("local_builders.wasm");
+    v.extend([0, 4, 3, b'v', tag, b'!']);
+    v
+}
+
 fn bundled(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(BUNDLED_DIR).join(name)).unwrap()
 }
@@ -99,13 +117,7 @@ async fn serves_the_bundled_builders_and_metrics() {
 async fn the_admin_api_needs_the_token_and_rejects_bad_components() {
     let s = start().await;
     let http = reqwest::Client::new();
-    let before = s
-        .registry
-        .serving("local-builders")
-        .unwrap()
-        .version
-        .id
-        .clone();
+    let before = s.serving_id();
     let anon = http
         .post(format!("{}/admin/plugins", s.url))
         .body(b"x".to_vec())
@@ -134,11 +146,7 @@ async fn the_admin_api_needs_the_token_and_rejects_bad_components() {
         .await
         .unwrap()
         .contains("not a WebAssembly component"));
-    assert_eq!(
-        s.registry.serving("local-builders").unwrap().version.id,
-        before,
-        "serving untouched"
-    );
+    assert_eq!(s.serving_id(), before, "serving untouched");
     let none = http
         .post(format!("{}/admin/plugins/local-builders/rollback", s.url))
         .bearer_auth(&s.token)
@@ -152,16 +160,9 @@ async fn the_admin_api_needs_the_token_and_rejects_bad_components() {
 async fn the_admin_api_swaps_and_rolls_back() {
     let s = start().await;
     let http = reqwest::Client::new();
-    let first = s
-        .registry
-        .serving("local-builders")
-        .unwrap()
-        .version
-        .id
-        .clone();
+    let first = s.serving_id();
     // A second version of the same plugin: same code, one more custom section.
-    let mut v2 = bundled("local_builders.wasm");
-    v2.extend([0, 4, 3, b'v', b'2', b'!']);
+    let v2 = local_builders_variant(b'2');
     let up = http
         .post(format!("{}/admin/plugins?swap=true", s.url))
         .bearer_auth(&s.token)
@@ -180,10 +181,7 @@ async fn the_admin_api_swaps_and_rolls_back() {
         .await
         .unwrap();
     assert_eq!(back.status(), 200);
-    assert_eq!(
-        s.registry.serving("local-builders").unwrap().version.id,
-        first
-    );
+    assert_eq!(s.serving_id(), first);
     let swap = http
         .post(format!(
             "{}/admin/plugins/local-builders/swap?version={}",
@@ -195,10 +193,7 @@ async fn the_admin_api_swaps_and_rolls_back() {
         .await
         .unwrap();
     assert_eq!(swap.status(), 200);
-    assert_ne!(
-        s.registry.serving("local-builders").unwrap().version.id,
-        first
-    );
+    assert_ne!(s.serving_id(), first);
 }
 
 #[tokio::test]
@@ -210,20 +205,12 @@ async fn the_watcher_follows_the_cli_and_the_watched_directory() {
         s.data.incoming(),
         Duration::from_millis(20),
     );
-    let first = s
-        .registry
-        .serving("local-builders")
-        .unwrap()
-        .version
-        .id
-        .clone();
+    let first = s.serving_id();
 
     // Drop a new version into the watched directory.
-    let mut v2 = bundled("local_builders.wasm");
-    v2.extend([0, 4, 3, b'v', b'3', b'!']);
+    let v2 = local_builders_variant(b'3');
     std::fs::write(s.data.incoming().join("local-builders-v3.wasm"), v2).unwrap();
-    let changed =
-        wait_until(|| s.registry.serving("local-builders").unwrap().version.id != first).await;
+    let changed = wait_until(|| s.serving_id() != first).await;
     assert!(changed, "watched directory version served");
 
     // Roll back from "another process": the CLI on the same data directory.
@@ -236,8 +223,7 @@ async fn the_watcher_follows_the_cli_and_the_watched_directory() {
     )
     .unwrap();
     assert!(out.contains("rolled back"), "{out}");
-    let followed =
-        wait_until(|| s.registry.serving("local-builders").unwrap().version.id == first).await;
+    let followed = wait_until(|| s.serving_id() == first).await;
     assert!(followed, "server followed the CLI's rollback");
 }
 

@@ -122,6 +122,18 @@ pub fn scheduler_component(name: &str) -> Vec<u8> {
     component("scheduler", None, &wat)
 }
 
+/// A post-submit build of Go's master branch.
+pub fn work() -> runtime::Work {
+    runtime::Work {
+        kind: runtime::WorkKind::PostSubmit,
+        repo: "go".into(),
+        branch: "master".into(),
+        commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        go_branch: None,
+        go_commit: None,
+    }
+}
+
 pub fn runtime() -> Arc<Runtime> {
     Arc::new(Runtime::new(RuntimeConfig::default()).expect("runtime"))
 }
