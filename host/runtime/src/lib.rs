@@ -26,6 +26,6 @@ pub use engine::{PoolSizes, EPOCH_TICK, MAX_MEMORY};
 pub use error::{Error, Fault, Result};
 pub use host::{Answer, Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView};
 pub use plugin::{Description, Kind, PluginVersion, VersionId, VersionStats};
-pub use registry::{Loaded, Registry, SlotInfo};
+pub use registry::{Loaded, Registry, SlotInfo, INCOMING_SETTLE};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};
 pub use store::{Event, PluginStore, SlotRow, HISTORY};

@@ -16,6 +16,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// How long a file in the watched directory must be unmodified before it is taken.
+pub const INCOMING_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// A name's serving version and the ones before it.
 #[derive(Debug, Clone)]
 pub struct SlotInfo {
@@ -376,13 +379,20 @@ impl Registry {
     /// Load every `*.wasm` dropped into `dir` and make it serve. A file that loads is
     /// moved to `dir/loaded/`; one that is rejected is renamed `*.rejected` with the
     /// reason beside it in `*.rejected.txt`. Serving versions are untouched by a reject.
+    /// A file modified in the last [`INCOMING_SETTLE`] is left for the next scan: it may
+    /// still be being copied in.
     pub fn scan_incoming(&self, dir: &Path) -> Vec<(String, Result<SlotInfo>)> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return vec![];
         };
+        let settled = |p: &Path| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= INCOMING_SETTLE))
+        };
         let mut files: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wasm"))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wasm") && settled(p))
             .collect();
         files.sort();
         files

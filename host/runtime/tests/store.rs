@@ -87,6 +87,11 @@ fn the_watched_directory_loads_good_files_and_rejects_bad_ones() {
     )
     .unwrap();
     std::fs::write(incoming.join("b-bad.wasm"), b"garbage").unwrap();
+    assert!(
+        reg.scan_incoming(&incoming).is_empty(),
+        "files still being written are left alone"
+    );
+    std::thread::sleep(runtime::INCOMING_SETTLE);
     let outcomes = reg.scan_incoming(&incoming);
     assert_eq!(outcomes.len(), 2);
     assert!(outcomes[0].1.is_ok());
