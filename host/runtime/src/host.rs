@@ -204,7 +204,7 @@ pub struct HostState {
 impl HostState {
     pub fn new(plugin: Arc<str>, memory_cap: usize, clock: Clock, data: HostData) -> Self {
         HostState {
-            wasi: WasiCtx::builder().build(),
+            wasi: sandbox(),
             table: ResourceTable::new(),
             limiter: CallLimiter {
                 cap: memory_cap,
@@ -216,6 +216,15 @@ impl HostState {
             plugin,
         }
     }
+}
+
+/// WASI with nothing granted: no preopens, environment or arguments (the builder's
+/// defaults), stdio discarded, and no network at all — not even socket creation, where
+/// the default would allow sockets that every address check then refuses.
+fn sandbox() -> WasiCtx {
+    let mut b = WasiCtx::builder();
+    b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    b.build()
 }
 
 impl WasiView for HostState {
