@@ -6,7 +6,9 @@ use crate::bindings::{clock, corpus, log, results, types};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
+};
 
 /// What `clock.now` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +206,7 @@ pub struct HostState {
 impl HostState {
     pub fn new(plugin: Arc<str>, memory_cap: usize, clock: Clock, data: HostData) -> Self {
         HostState {
-            wasi: sandbox(),
+            wasi: sandbox(clock),
             table: ResourceTable::new(),
             limiter: CallLimiter {
                 cap: memory_cap,
@@ -220,11 +222,46 @@ impl HostState {
 
 /// WASI with nothing granted: no preopens, environment or arguments (the builder's
 /// defaults), stdio discarded, and no network at all — not even socket creation, where
-/// the default would allow sockets that every address check then refuses.
-fn sandbox() -> WasiCtx {
+/// the default would allow sockets that every address check then refuses. On a fixed
+/// (replay) clock, WASI's clocks and random numbers are fixed too, so a replay is
+/// deterministic whichever clock or randomness the plugin reads.
+fn sandbox(clock: Clock) -> WasiCtx {
     let mut b = WasiCtx::builder();
-    b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    b.allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    if let Clock::Fixed(t) = clock {
+        b.wall_clock(FixedClock(t))
+            .monotonic_clock(FixedClock(t))
+            .secure_random(Deterministic::new(REPLAY_RANDOM.to_vec()))
+            .insecure_random(Deterministic::new(REPLAY_RANDOM.to_vec()))
+            .insecure_random_seed(0);
+    }
     b.build()
+}
+
+/// The bytes "random" numbers cycle through in replay.
+pub const REPLAY_RANDOM: &[u8] = b"xbuild replay: deterministic, not random";
+
+/// A clock stopped at the replayed instant.
+struct FixedClock(types::Timestamp);
+
+impl HostWallClock for FixedClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0.max(0) as u64)
+    }
+}
+
+impl HostMonotonicClock for FixedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        (self.0.max(0) as u64).saturating_mul(1_000_000_000)
+    }
 }
 
 impl WasiView for HostState {

@@ -24,7 +24,9 @@ pub use calls::*;
 pub use corpus::MaintnerCorpus;
 pub use engine::{PoolSizes, EPOCH_TICK, MAX_MEMORY};
 pub use error::{Error, Fault, Result};
-pub use host::{Answer, Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView};
+pub use host::{
+    Answer, Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView, REPLAY_RANDOM,
+};
 pub use plugin::{Description, Kind, PluginVersion, VersionId, VersionStats};
 pub use registry::{Loaded, Registry, SlotInfo, INCOMING_SETTLE};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};

@@ -61,3 +61,70 @@ fn the_environment_is_empty_and_nothing_is_preopened() {
         "the plugin saw environment variables or preopened directories"
     );
 }
+
+const REPLAY_WIT: &str = r#"
+package test:replay;
+
+world clocked {
+    include xbuild:platform/builders@0.1.0;
+    import wasi:clocks/wall-clock@0.2.0;
+    import wasi:random/random@0.2.0;
+}
+
+package wasi:clocks@0.2.0 {
+    interface wall-clock {
+        record datetime { seconds: u64, nanoseconds: u32 }
+        now: func() -> datetime;
+    }
+}
+
+package wasi:random@0.2.0 {
+    interface random {
+        get-random-u64: func() -> u64;
+    }
+}
+"#;
+
+/// In replay (a fixed clock), WASI's own wall clock and random numbers are fixed too.
+#[test]
+fn replay_fixes_wasi_clocks_and_randomness() {
+    use wasmtime_wasi::Rng;
+    let expected_random =
+        wasmtime_wasi::Deterministic::new(runtime::REPLAY_RANDOM.to_vec()).next_u64();
+    let imports = r#"
+        (import "wasi:clocks/wall-clock@0.2.0" "now" (func $now (param i32)))
+        (import "wasi:random/random@0.2.0" "get-random-u64" (func $rand (result i64)))"#;
+    let body = format!(
+        "(call $now (i32.const 640))
+         (i32.and (i64.eq (i64.load (i32.const 640)) (i64.const 1500000000))
+                  (i64.eq (call $rand) (i64.const {expected_random})))"
+    );
+    let reg = common::registry();
+    let wasm = component(
+        "clocked",
+        Some(REPLAY_WIT),
+        &builders_wat("clocked", "1", BUILDERS, imports, &body),
+    );
+    reg.load(&wasm, "clocked.wasm").unwrap();
+    let h = reg.serving("clocked").unwrap();
+    let replay = runtime::CallOptions {
+        clock: runtime::Clock::Fixed(1_500_000_000),
+        ..Default::default()
+    };
+    assert!(h
+        .plugin()
+        .with_options(replay.clone())
+        .builds("b", &common::work())
+        .unwrap());
+    assert!(
+        h.plugin()
+            .with_options(replay)
+            .builds("b", &common::work())
+            .unwrap(),
+        "the same in every call"
+    );
+    assert!(
+        !h.plugin().builds("b", &common::work()).unwrap(),
+        "live calls see the real clock"
+    );
+}
