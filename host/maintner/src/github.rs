@@ -213,7 +213,9 @@ pub struct GitHubRepo {
     /// Lowercased.
     pub owner: Sym,
     pub name: Sym,
-    pub issues: BTreeMap<i32, GitHubIssue>,
+    /// Boxed: a B-tree node holds 11 values and is often half full, so inline issues
+    /// would waste several hundred bytes per slot.
+    pub issues: BTreeMap<i32, Box<GitHubIssue>>,
     pub labels: BTreeMap<i64, Sym>,
     pub milestones: BTreeMap<i64, Milestone>,
     pub index: IssueIndex,
@@ -361,9 +363,11 @@ impl GitHub {
 
         let repo = &mut self.repos[rid.0 as usize];
         let is_new = !repo.issues.contains_key(&m.number);
-        let issue = repo.issues.entry(m.number).or_insert_with(|| GitHubIssue {
-            number: m.number,
-            ..Default::default()
+        let issue = repo.issues.entry(m.number).or_insert_with(|| {
+            Box::new(GitHubIssue {
+                number: m.number,
+                ..Default::default()
+            })
         });
         let old_keys = if is_new { None } else { keys(issue) };
         if is_new {

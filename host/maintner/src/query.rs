@@ -472,6 +472,7 @@ impl Corpus {
         self.repo_of(owner, repo)?
             .issues
             .get(&number)
+            .map(|i| &**i)
             .ok_or_else(|| QueryError::NotFound(format!("issue {owner}/{repo}#{number}")))
     }
 
