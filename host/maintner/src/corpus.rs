@@ -124,7 +124,9 @@ impl Corpus {
         }
         type Batch = Vec<(Mutation, RecordPos)>;
         let from = self.next_pos.unwrap_or_default();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, LogError>>(16);
+        // A few batches ahead keep the applier fed; more would only hold decoded
+        // mutations in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, LogError>>(4);
         // Applied batches go back to the reading thread to be dropped there: memory is
         // freed by the thread that allocated it, which keeps malloc's arenas uncontended.
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();

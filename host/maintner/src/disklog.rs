@@ -574,7 +574,7 @@ fn whole_records_len(data: &[u8], path: &Path) -> Result<u64, LogError> {
 
 /// How much of a segment is read at a time: memory stays small while loading a log of
 /// any size (a record larger than this is read whole).
-const READ_CHUNK: usize = 1 << 20;
+const READ_CHUNK: usize = 1 << 18;
 
 /// Calls `f` for each record of `seg` from offset `start` to its size, reading in chunks.
 fn stream_records<E: From<LogError>>(
