@@ -52,6 +52,9 @@ pub struct EventExtra {
     pub other_json: Box<[u8]>,
     pub reviewer: Option<UserId>,
     pub review_requester: Option<UserId>,
+    /// For (un)assigned.
+    pub assignee: Option<UserId>,
+    pub assigner: Option<UserId>,
     pub team: Option<(i64, Sym)>,
     pub dismissed_review: Option<(i64, Box<str>, Sym)>,
 }
@@ -66,9 +69,19 @@ pub struct GitHubIssueEvent {
     pub label: Sym,
     /// Milestone title, for (de)milestoned.
     pub milestone: Sym,
-    pub assignee: Option<UserId>,
-    pub assigner: Option<UserId>,
     pub extra: Option<Box<EventExtra>>,
+}
+
+impl GitHubIssueEvent {
+    /// Who was (un)assigned.
+    pub fn assignee(&self) -> Option<UserId> {
+        self.extra.as_ref().and_then(|x| x.assignee)
+    }
+
+    /// Who (un)assigned them.
+    pub fn assigner(&self) -> Option<UserId> {
+        self.extra.as_ref().and_then(|x| x.assigner)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -620,6 +633,8 @@ fn apply_event(issue: &mut GitHubIssue, e: &maintpb::GithubIssueEvent, strings: 
         other_json: e.other_json.as_slice().into(),
         reviewer: nonzero(e.reviewer_id),
         review_requester: nonzero(e.review_requester_id),
+        assignee: nonzero(e.assignee_id),
+        assigner: nonzero(e.assigner_id),
         team: e
             .team_reviewer
             .as_ref()
@@ -645,8 +660,6 @@ fn apply_event(issue: &mut GitHubIssue, e: &maintpb::GithubIssueEvent, strings: 
             .milestone
             .as_ref()
             .map_or(Sym::EMPTY, |m| strings.intern(&m.title)),
-        assignee: nonzero(e.assignee_id),
-        assigner: nonzero(e.assigner_id),
         extra: (extra != EventExtra::default()).then(|| Box::new(extra)),
     };
     put(&mut issue.events, ev, |e| e.id);

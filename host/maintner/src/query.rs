@@ -515,8 +515,8 @@ impl Corpus {
                 created: e.created,
                 label: st.resolve(e.label).to_owned(),
                 milestone: st.resolve(e.milestone).to_owned(),
-                assignee: self.user_record(e.assignee),
-                assigner: self.user_record(e.assigner),
+                assignee: self.user_record(e.assignee()),
+                assigner: self.user_record(e.assigner()),
                 commit: x.and_then(|x| x.commit).map(|(o, r, c)| {
                     format!("{}/{}@{}", st.resolve(o), st.resolve(r), st.resolve(c))
                 }),
