@@ -285,6 +285,7 @@ impl Corpus {
             if let Some(rid) = self.github.repo_id(&mut self.strings, &r.owner, &r.repo) {
                 let v = self.issue_refs.entry((rid, r.number)).or_default();
                 if !v.contains(&Referrer::Commit(id)) {
+                    crate::grow::reserve_one(v);
                     v.push(Referrer::Commit(id));
                 }
             }
@@ -317,7 +318,9 @@ impl Corpus {
             }
         }
         for k in new.iter().filter(|k| !old.contains(k)) {
-            self.issue_refs.entry(*k).or_default().push(me);
+            let v = self.issue_refs.entry(*k).or_default();
+            crate::grow::reserve_one(v);
+            v.push(me);
         }
         if !new.is_empty() {
             self.cl_refs.insert((pid, n), new);

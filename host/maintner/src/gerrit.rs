@@ -493,7 +493,10 @@ impl Gerrit {
             } else {
                 match cl.ref_versions.binary_search_by_key(&ver, |v| v.0) {
                     Ok(i) => cl.ref_versions[i].1 = id,
-                    Err(i) => cl.ref_versions.insert(i, (ver, id)),
+                    Err(i) => {
+                        crate::grow::reserve_one(&mut cl.ref_versions);
+                        cl.ref_versions.insert(i, (ver, id))
+                    }
                 }
             }
             dirty.insert(n);
@@ -681,12 +684,14 @@ fn apply_meta(
             Footer::Reviewer(a) => {
                 cl.ccs.retain(|x| x != a);
                 if !cl.reviewers.contains(a) {
+                    crate::grow::reserve_one(&mut cl.reviewers);
                     cl.reviewers.push(*a);
                 }
             }
             Footer::Cc(a) => {
                 cl.reviewers.retain(|x| x != a);
                 if !cl.ccs.contains(a) {
+                    crate::grow::reserve_one(&mut cl.ccs);
                     cl.ccs.push(*a);
                 }
             }
@@ -711,6 +716,7 @@ fn apply_meta(
         }
     }
     if let Some((version, text)) = meta.message {
+        crate::grow::reserve_one(&mut cl.messages);
         cl.messages.push(GerritMessage {
             version,
             author: c.author,
@@ -759,6 +765,7 @@ fn ensure_patch_set(
         }
         None => Vec::new(),
     };
+    crate::grow::reserve_one(&mut cl.patch_sets);
     cl.patch_sets.insert(
         i,
         PatchSet {
@@ -783,14 +790,17 @@ fn set_vote(cl: &mut GerritCL, ps: i32, label: Sym, account: AccountId, value: i
         }
         (Ok(j), v) => votes[j].value = v,
         (Err(_), 0) => {}
-        (Err(j), v) => votes.insert(
-            j,
-            Vote {
-                label,
-                account,
-                value: v,
-            },
-        ),
+        (Err(j), v) => {
+            crate::grow::reserve_one(votes);
+            votes.insert(
+                j,
+                Vote {
+                    label,
+                    account,
+                    value: v,
+                },
+            )
+        }
     }
 }
 

@@ -513,6 +513,7 @@ fn apply_issue_fields(
     }
     for a in assignees {
         if !issue.assignees.contains(a) {
+            crate::grow::reserve_one(&mut issue.assignees);
             issue.assignees.push(*a);
         }
     }
@@ -528,6 +529,7 @@ fn apply_issue_fields(
     issue.labels.retain(|l| !m.remove_label.contains(l));
     for l in &m.add_label {
         if l.id != 0 && !issue.labels.contains(&l.id) {
+            crate::grow::reserve_one(&mut issue.labels);
             issue.labels.push(l.id);
         }
     }

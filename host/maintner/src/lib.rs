@@ -59,6 +59,7 @@ pub mod fxhash;
 pub mod gerrit;
 pub mod git;
 pub mod github;
+mod grow;
 pub mod intern;
 pub mod issuerefs;
 pub mod maintpb;
