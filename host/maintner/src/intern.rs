@@ -3,8 +3,11 @@
 //! Logins, label names, people, file paths, refs and hashtags repeat across hundreds of
 //! thousands of records; interning keeps one copy and lets the model hold 4-byte ids.
 
-use crate::fxhash::FxHashMap as HashMap;
-use std::sync::Arc;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use crate::fxhash::FxBuild;
 
 /// An interned string's id. Only meaningful with the [`Interner`] that made it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,15 +20,20 @@ impl Sym {
 
 /// Owns the strings; `Sym`s index into it.
 pub struct Interner {
-    strings: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, Sym>,
+    strings: Vec<Box<str>>,
+    /// Ids by string; the string itself is read from `strings`, so an entry is 4 bytes.
+    ids: HashTable<Sym>,
+}
+
+fn hash(s: &str) -> u64 {
+    FxBuild::default().hash_one(s)
 }
 
 impl Default for Interner {
     fn default() -> Self {
         let mut i = Interner {
             strings: Vec::new(),
-            ids: HashMap::default(),
+            ids: HashTable::new(),
         };
         i.intern("");
         i
@@ -35,19 +43,21 @@ impl Default for Interner {
 impl Interner {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&id) = self.ids.get(s) {
+        let h = hash(s);
+        if let Some(&id) = self.ids.find(h, |id| self.resolve(*id) == s) {
             return id;
         }
         let id = Sym(self.strings.len() as u32);
-        let s: Arc<str> = Arc::from(s);
-        self.strings.push(s.clone());
-        self.ids.insert(s, id);
+        self.strings.push(s.into());
+        let strings = &self.strings;
+        self.ids
+            .insert_unique(h, id, |id| hash(&strings[id.0 as usize]));
         id
     }
 
     /// The id of `s` if it was ever interned (for lookups that must not grow the table).
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.ids.get(s).copied()
+        self.ids.find(hash(s), |id| self.resolve(*id) == s).copied()
     }
 
     pub fn resolve(&self, id: Sym) -> &str {
