@@ -1,6 +1,9 @@
 //! The whole host as `xb serve` starts it: the recorded corpus seeded into an empty data
 //! directory, maintnerd's routes, and plugins reading that corpus through the import.
 
+mod common;
+
+use common::{get_json, get_text};
 use std::time::Duration;
 use xb::data::DataDir;
 use xb::plugins::BUNDLED_DIR;
@@ -29,15 +32,7 @@ async fn start(dir: &std::path::Path) -> (Host, String) {
 async fn serves_the_recorded_corpus_try_work_and_log() {
     let dir = tempfile::tempdir().unwrap();
     let (host, url) = start(dir.path()).await;
-    let http = reqwest::Client::new();
-    let body = http
-        .get(format!("{url}/maintner/trywork"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&format!("{url}/maintner/trywork")).await;
     let trywork: serde_json::Value = serde_json::from_str(&body).unwrap();
     let waiting = trywork["waiting"].as_array().unwrap();
     assert_eq!(
@@ -45,13 +40,7 @@ async fn serves_the_recorded_corpus_try_work_and_log() {
         2,
         "the recorded corpus has two changes waiting for trybots: {body}"
     );
-    let logs = http
-        .get(format!("{url}/maintner/logs"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logs.status(), 200);
-    let logs: serde_json::Value = serde_json::from_str(&logs.text().await.unwrap()).unwrap();
+    let logs = get_json(&format!("{url}/maintner/logs")).await;
     assert!(!logs.as_array().unwrap().is_empty());
     host.shutdown();
 }

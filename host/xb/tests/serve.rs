@@ -1,6 +1,9 @@
 //! `xb serve` over real HTTP on loopback: bundled plugins, metrics, the admin API,
 //! and the watcher following the CLI and the watched directory.
 
+mod common;
+
+use common::{get_json, get_text};
 use runtime::Registry;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,18 +67,7 @@ fn bundled(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn serves_the_bundled_builders_and_metrics() {
     let s = start().await;
-    let http = reqwest::Client::new();
-    let plugins: serde_json::Value = serde_json::from_str(
-        &http
-            .get(format!("{}/plugins", s.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let plugins: serde_json::Value = get_json(&format!("{}/plugins", s.url)).await;
     let names: Vec<_> = plugins
         .as_array()
         .unwrap()
@@ -84,25 +76,10 @@ async fn serves_the_bundled_builders_and_metrics() {
         .collect();
     assert!(names.contains(&("local-builders", "builders")), "{names:?}");
     assert!(names.contains(&("gopherbot", "gopherbot")), "{names:?}");
-    let builders = http
-        .get(format!("{}/builders", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let builders: serde_json::Value = serde_json::from_str(&builders).unwrap();
+    let builders = get_json(&format!("{}/builders", s.url)).await;
     assert_eq!(builders[0]["name"], "linux-amd64-localdev");
     assert_eq!(builders[0]["trybot"], true);
-    let metrics = http
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("{}/metrics", s.url)).await;
     assert!(
         metrics.contains("xbuild_plugin_calls_total{kind=\"builders\",name=\"local-builders\""),
         "{metrics}"
