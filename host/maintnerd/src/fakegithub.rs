@@ -403,33 +403,39 @@ async fn list_events(
 }
 
 async fn list_labels(
-    State(st): Shared,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(q): Params,
+    st: Shared,
+    path: Path<(String, String)>,
+    q: Params,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let mut st = st.lock().unwrap();
-    let items = st
-        .repos
-        .get(&(owner, repo))
-        .map(|r| r.labels.clone())
-        .unwrap_or_default();
-    page_response(&mut st, &uri, &headers, &q, &items)
+    repo_list(st, path, q, uri, headers, |r| &r.labels)
 }
 
 async fn list_milestones(
+    st: Shared,
+    path: Path<(String, String)>,
+    q: Params,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    repo_list(st, path, q, uri, headers, |r| &r.milestones)
+}
+
+/// A paged list held per repo (labels, milestones); an unknown repo lists nothing.
+fn repo_list(
     State(st): Shared,
     Path((owner, repo)): Path<(String, String)>,
     Query(q): Params,
     uri: Uri,
     headers: HeaderMap,
+    items: impl Fn(&FakeRepo) -> &Vec<Value>,
 ) -> Response {
     let mut st = st.lock().unwrap();
     let items = st
         .repos
         .get(&(owner, repo))
-        .map(|r| r.milestones.clone())
+        .map(|r| items(r).clone())
         .unwrap_or_default();
     page_response(&mut st, &uri, &headers, &q, &items)
 }
