@@ -103,6 +103,13 @@ fn main() {
 
     let h = reg.serving("local-builders").unwrap();
     let p = h.plugin();
+    println!("teardown after a call (store drop: the pooled slot is reset)");
+    println!(
+        "  local-builders                {}",
+        runtime::bench::teardown(&rt, &local, &work(), 20_000)
+            .unwrap()
+            .summary()
+    );
     println!("whole plugin call: fresh instance + `builds` + teardown, local-builders");
     println!(
         "  builds                        {}",

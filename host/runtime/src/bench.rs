@@ -81,3 +81,23 @@ pub fn call(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<Sa
     }
     Ok(Samples::new(out))
 }
+
+/// Time to drop a store after a call: returning the instance's slot to the pool, which
+/// resets the memory the call touched.
+pub fn teardown(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<Samples> {
+    let KindPre::Builders(pre) = &v.pre else {
+        panic!("bench needs a builders plugin")
+    };
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut store = store(rt, v)?;
+        let inst = pre.instantiate(&mut store).map_err(engine_err)?;
+        inst.xbuild_platform_builder_config()
+            .call_builds(&mut store, "b", work)
+            .map_err(engine_err)?;
+        let start = Instant::now();
+        drop(store);
+        out.push(start.elapsed());
+    }
+    Ok(Samples::new(out))
+}
