@@ -55,6 +55,14 @@ fn start_buildlet(parent: &std::path::Path) -> Arc<Buildlet> {
     )
 }
 
+/// A buildlet in a work dir under `parent`, dialing `coord` with a valid key.
+fn dial_in(coord: &Coordinator, parent: &std::path::Path) -> Arc<Buildlet> {
+    let b = start_buildlet(parent);
+    let cfg = reverse_config(&coord.url, builder_key(MASTER, "host-linux-test"));
+    tokio::spawn(reverse::run(cfg, b.clone()));
+    b
+}
+
 async fn next(rx: &mut mpsc::Receiver<ReverseBuildlet>) -> ReverseBuildlet {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
@@ -74,9 +82,7 @@ fn sys(script: &str) -> ExecOpts {
 async fn registers_and_serves_every_kind_of_request_over_h2() {
     let mut coord = coordinator().await;
     let parent = tempfile::tempdir().unwrap();
-    let b = start_buildlet(parent.path());
-    let cfg = reverse_config(&coord.url, builder_key(MASTER, "host-linux-test"));
-    tokio::spawn(reverse::run(cfg, b.clone()));
+    let b = dial_in(&coord, parent.path());
     let rb = next(&mut coord.rx).await;
     assert_eq!(
         (
@@ -129,11 +135,7 @@ async fn registers_and_serves_every_kind_of_request_over_h2() {
 async fn requests_multiplex_on_one_connection() {
     let mut coord = coordinator().await;
     let parent = tempfile::tempdir().unwrap();
-    let b = start_buildlet(parent.path());
-    tokio::spawn(reverse::run(
-        reverse_config(&coord.url, builder_key(MASTER, "host-linux-test")),
-        b,
-    ));
+    dial_in(&coord, parent.path());
     let c = next(&mut coord.rx).await.client;
     let c1 = c.clone();
     let waiter = tokio::spawn(async move {
@@ -161,11 +163,7 @@ async fn requests_multiplex_on_one_connection() {
 async fn cancelled_exec_over_h2_kills_the_group() {
     let mut coord = coordinator().await;
     let parent = tempfile::tempdir().unwrap();
-    let b = start_buildlet(parent.path());
-    tokio::spawn(reverse::run(
-        reverse_config(&coord.url, builder_key(MASTER, "host-linux-test")),
-        b,
-    ));
+    dial_in(&coord, parent.path());
     let c = next(&mut coord.rx).await.client;
     let (w, r) = tokio::io::duplex(4096);
     let mut opts = sys("sleep 30 & echo $!; wait");
@@ -270,11 +268,7 @@ async fn acceptor_refuses_malformed_registrations() {
 async fn reconnects_after_the_connection_drops() {
     let mut coord = coordinator().await;
     let parent = tempfile::tempdir().unwrap();
-    let b = start_buildlet(parent.path());
-    tokio::spawn(reverse::run(
-        reverse_config(&coord.url, builder_key(MASTER, "host-linux-test")),
-        b,
-    ));
+    dial_in(&coord, parent.path());
     let first = next(&mut coord.rx).await;
     first.client.status().await.unwrap();
     drop(first); // the coordinator forgets it: the HTTP/2 connection closes

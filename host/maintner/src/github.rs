@@ -409,19 +409,14 @@ impl GitHub {
             for l in new_labels {
                 apply_label(repo, strings, l);
             }
-            if !m.no_milestone && m.milestone_id != 0 {
-                let ms = repo.milestones.entry(m.milestone_id).or_insert(Milestone {
-                    id: m.milestone_id,
-                    title: Sym::EMPTY,
-                    number: 0,
-                    closed: false,
-                });
-                if !m.milestone_title.is_empty() {
-                    ms.title = strings.intern(&m.milestone_title);
-                }
-                if m.milestone_num != 0 {
-                    ms.number = m.milestone_num as i32;
-                }
+            if !m.no_milestone {
+                upsert_milestone(
+                    repo,
+                    strings,
+                    m.milestone_id,
+                    &m.milestone_title,
+                    m.milestone_num,
+                );
             }
         }
         repo.index.update(m.number, old_keys, new_keys);
@@ -449,24 +444,39 @@ fn apply_label(repo: &mut GitHubRepo, strings: &mut Interner, l: &maintpb::Githu
 }
 
 fn apply_milestone(repo: &mut GitHubRepo, strings: &mut Interner, m: &maintpb::GithubMilestone) {
-    if m.id == 0 {
-        return;
+    if let (Some(ms), Some(c)) = (
+        upsert_milestone(repo, strings, m.id, &m.title, m.number),
+        m.closed,
+    ) {
+        ms.closed = c.val;
     }
-    let ms = repo.milestones.entry(m.id).or_insert(Milestone {
-        id: m.id,
+}
+
+/// The repo's milestone `id` (0 means none), created if new; a non-empty title and a
+/// non-zero number update it.
+fn upsert_milestone<'r>(
+    repo: &'r mut GitHubRepo,
+    strings: &mut Interner,
+    id: i64,
+    title: &str,
+    number: i64,
+) -> Option<&'r mut Milestone> {
+    if id == 0 {
+        return None;
+    }
+    let ms = repo.milestones.entry(id).or_insert(Milestone {
+        id,
         title: Sym::EMPTY,
         number: 0,
         closed: false,
     });
-    if !m.title.is_empty() {
-        ms.title = strings.intern(&m.title);
+    if !title.is_empty() {
+        ms.title = strings.intern(title);
     }
-    if m.number != 0 {
-        ms.number = m.number as i32;
+    if number != 0 {
+        ms.number = number as i32;
     }
-    if let Some(c) = m.closed {
-        ms.closed = c.val;
-    }
+    Some(ms)
 }
 
 fn time(ts: &Option<maintpb::Timestamp>) -> Option<Time> {

@@ -431,15 +431,7 @@ fn subrepo_try_work_tests_against_go_master() {
     corpus.apply(&go.branch_commit("master", "G <g@x>", "go 1\n", &[]));
     let go_master = go.base.clone();
     corpus.apply(&net.branch_commit("master", "G <g@x>", "net 1\n", &[]));
-    corpus.apply(&net.upload(
-        7,
-        &owner(),
-        "http2: x",
-        CHANGE_ID,
-        FILES_A,
-        None,
-        &["Label: Run-TryBot=+1".into()],
-    ));
+    corpus.apply(&upload_net_change(&mut net));
     let work = corpus.try_work();
     assert_eq!(work.len(), 1);
     assert_eq!(work[0].project, "net");
@@ -488,6 +480,19 @@ fn issue_references_from_cls_and_commits() {
         .any(|r| matches!(r, maintner::corpus::Referrer::Cl(_, 100))));
     assert_eq!(w.corpus.referrers("golang", "tools", 9).len(), 1);
     assert!(w.corpus.referrers("golang", "go", 124).is_empty());
+}
+
+/// CL 7 on x/net, patch set 1 asking for trybots.
+fn upload_net_change(net: &mut GerritSim) -> Mutation {
+    net.upload(
+        7,
+        &owner(),
+        "http2: x",
+        CHANGE_ID,
+        FILES_A,
+        None,
+        &["Label: Run-TryBot=+1".into()],
+    )
 }
 
 fn set_ref(project: &str, name: &str, sha1: &str) -> Mutation {
@@ -548,15 +553,7 @@ fn subrepo_master_changes_also_test_the_two_supported_releases() {
     );
 
     corpus.apply(&net.branch_commit("master", "G <g@x>", "net 1\n", &[]));
-    corpus.apply(&net.upload(
-        7,
-        &owner(),
-        "http2: x",
-        CHANGE_ID,
-        FILES_A,
-        None,
-        &["Label: Run-TryBot=+1".into()],
-    ));
+    corpus.apply(&upload_net_change(&mut net));
     let work = corpus.try_work();
     assert_eq!(
         work[0].go_branch,

@@ -161,25 +161,11 @@ pub async fn follow(
     cache_dir: &Path,
     mut on_round: impl FnMut(&SyncReport),
 ) -> Result<(), FollowError> {
-    let client = reqwest::Client::new();
-    let mut opts = SyncOptions {
-        progress: true,
-        wait_for_change: false,
-    };
-    loop {
-        match sync_with(&client, url, cache_dir, &opts).await {
-            Ok(r) => on_round(&r),
-            Err(e @ (FollowError::Split { .. } | FollowError::Checksum { .. })) => return Err(e),
-            Err(e) => {
-                tracing::warn!(error = %e, "log follower round failed; retrying in 5s");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
-        opts = SyncOptions {
-            progress: false,
-            wait_for_change: true,
-        };
-    }
+    follow_rounds(url, cache_dir, |r| {
+        on_round(&r);
+        async { Ok(()) }
+    })
+    .await
 }
 
 /// Keeps `corpus` (loaded from `cache_dir`, or empty) up to date with the server: each
@@ -193,6 +179,30 @@ pub async fn follow_into(
     cache_dir: &Path,
     corpus: crate::SharedCorpus,
 ) -> Result<(), FollowError> {
+    follow_rounds(url, cache_dir, |_| {
+        let (dir, corpus) = (cache_dir.to_path_buf(), corpus.clone());
+        async move {
+            let applied = tokio::task::spawn_blocking(move || {
+                let log = maintner::DiskLog::open(&dir)?;
+                corpus.write().unwrap().catch_up(&log)
+            })
+            .await
+            .expect("catch-up task panicked")?;
+            tracing::debug!(applied, "follower applied new mutations");
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// The follower loop: a first round with a progress bar, then long-polls. After each
+/// good round `after` runs; its error ends the loop, as do a split and a checksum error.
+/// Other errors (network) are retried every 5 s.
+async fn follow_rounds<F, Fut>(url: &str, cache_dir: &Path, mut after: F) -> Result<(), FollowError>
+where
+    F: FnMut(SyncReport) -> Fut,
+    Fut: std::future::Future<Output = Result<(), FollowError>>,
+{
     let client = reqwest::Client::new();
     let mut opts = SyncOptions {
         progress: true,
@@ -200,16 +210,7 @@ pub async fn follow_into(
     };
     loop {
         match sync_with(&client, url, cache_dir, &opts).await {
-            Ok(_) => {
-                let (dir, corpus) = (cache_dir.to_path_buf(), corpus.clone());
-                let applied = tokio::task::spawn_blocking(move || {
-                    let log = maintner::DiskLog::open(&dir)?;
-                    corpus.write().unwrap().catch_up(&log)
-                })
-                .await
-                .expect("catch-up task panicked")?;
-                tracing::debug!(applied, "follower applied new mutations");
-            }
+            Ok(r) => after(r).await?,
             Err(e @ (FollowError::Split { .. } | FollowError::Checksum { .. })) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "log follower round failed; retrying in 5s");
