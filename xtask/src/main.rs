@@ -4,8 +4,12 @@
 //!   plugins in `plugins/` (release: small, fast components).
 //! - `cargo xtask serve [ARGS]` — plugins, then `xb serve ARGS` with embedded defaults.
 //! - `cargo xtask test [ARGS]` — plugins, then `cargo test --workspace ARGS`.
-//! - `cargo xtask ci` — test, then `cargo fmt --check` and clippy with `-D warnings`
-//!   over both workspaces.
+//! - `cargo xtask ci` — check that nothing reads outside the repository (see
+//!   `confine.rs`), run the tests in a copy of the working tree that sits alone in an
+//!   empty directory, then `cargo fmt --check` and clippy with `-D warnings` over both
+//!   workspaces.
+
+mod confine;
 
 use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
@@ -56,17 +60,32 @@ fn root() -> PathBuf {
 }
 
 fn plugins() -> Result<(), String> {
+    build_plugins(&root())
+}
+
+fn build_plugins(root: &Path) -> Result<(), String> {
     ensure_target()?;
     cargo(
-        &root().join("plugins"),
+        &root.join("plugins"),
         &["build", "--release", "--target", TARGET],
     )
 }
 
 fn ci() -> Result<(), String> {
-    plugins()?;
     let root = root();
-    cargo(&root, &["test", "--workspace"])?;
+    let files = confine::files(&root)?;
+    let outside = confine::scan(&root, &files);
+    if !outside.is_empty() {
+        return Err(format!(
+            "sources name paths outside the repository:\n  {}",
+            outside.join("\n  ")
+        ));
+    }
+    let copy = confine::copy_alone(&root, &files)?;
+    println!("xtask ci: testing a copy alone in {}", copy.display());
+    build_plugins(&copy)?;
+    cargo(&copy, &["test", "--workspace"])?;
+    let _ = std::fs::remove_dir_all(copy.parent().unwrap_or(&copy));
     cargo(&root, &["fmt", "--all", "--check"])?;
     cargo(
         &root,

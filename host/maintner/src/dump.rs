@@ -1,4 +1,4 @@
-//! A textual dump of the corpus in the format of `shared/data/maintner-go/expected.txt`
+//! A textual dump of the corpus in the format of `testdata/maintner-go/expected.txt`
 //! (what Go's maintner loads from a log): counts, then every repo, issue, comment, event,
 //! Gerrit project, CL, message and git commit. Used to compare our loader with Go's, and
 //! handy for eyeballing a recorded corpus.

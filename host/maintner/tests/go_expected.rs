@@ -1,5 +1,5 @@
 //! A log written by Go's maintner loads to exactly what Go loads from it
-//! (shared/data/maintner-go/expected.txt).
+//! (testdata/maintner-go/expected.txt).
 
 use std::path::PathBuf;
 
@@ -7,7 +7,7 @@ use maintner::{dump, Corpus, DiskLog, SyncPolicy};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/maintner-go")
+        .join("../../testdata/maintner-go")
         .join(name)
 }
 

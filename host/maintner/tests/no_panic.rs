@@ -21,7 +21,7 @@ impl Lcg {
 fn go_log() -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/maintner-go/maintner-2017-07-01.mutlog"),
+            .join("../../testdata/maintner-go/maintner-2017-07-01.mutlog"),
     )
     .unwrap()
 }

@@ -1,5 +1,5 @@
 //! Wire compatibility with Go's maintner: byte-exact vectors derived from the schema in
-//! spec §2, and the log written by Go's maintner (shared/data/maintner-go).
+//! spec §2, and the log written by Go's maintner (testdata/maintner-go).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use prost::Message;
 
 pub fn go_log_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/maintner-go/maintner-2017-07-01.mutlog")
+        .join("../../testdata/maintner-go/maintner-2017-07-01.mutlog")
 }
 
 fn enc(m: &Mutation) -> Vec<u8> {

@@ -14,9 +14,8 @@ use maintner::{Corpus, DiskLog};
 use maintnerd::record::{self, RecordOptions};
 
 fn parse_args() -> anyhow::Result<(PathBuf, RecordOptions)> {
-    let mut opts = RecordOptions::committed(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    );
+    let mut opts =
+        RecordOptions::committed(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata"));
     let mut out = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {

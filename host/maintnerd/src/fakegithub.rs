@@ -1,6 +1,6 @@
 //! A fake GitHub REST API on loopback, for tests and for recording the corpus: GitHub
 //! cannot be reached from here, so this serves GitHub's wire format — real responses from
-//! `shared/data/github/` verbatim where we have them, generated issues and comments in the
+//! `testdata/github/` verbatim where we have them, generated issues and comments in the
 //! same JSON shape otherwise — with `Link` pagination, ETags (`304 Not Modified`), `Date`
 //! and `X-RateLimit-*` headers.
 
@@ -590,7 +590,7 @@ pub mod generate {
     }
 }
 
-/// Issue numbers that [`populate`] gives the real event pages of `shared/data/github/`.
+/// Issue numbers that [`populate`] gives the real event pages of `testdata/github/`.
 pub const ISSUE_WITH_SPLIT_EVENTS: i32 = 1;
 pub const ISSUE_WITH_MILESTONE_EVENTS: i32 = 2;
 
@@ -601,7 +601,7 @@ pub const GENERATED_CLOCK: i64 = 1_561_939_200;
 
 /// Fills `owner/repo` with `issues` generated issues (numbers 1..=issues), their comments,
 /// the labels and milestones, and the real event pages from `github_data`
-/// (`shared/data/github/`): the 4-page split of `TestParseMultipleGithubEvents` on
+/// (`testdata/github/`): the 4-page split of `TestParseMultipleGithubEvents` on
 /// [`ISSUE_WITH_SPLIT_EVENTS`] and `TestMissingMilestoneEvents` on
 /// [`ISSUE_WITH_MILESTONE_EVENTS`]. Fixes the clock to [`GENERATED_CLOCK`].
 pub fn populate(

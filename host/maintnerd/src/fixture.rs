@@ -1,5 +1,5 @@
 //! Fixture builder: turns the real golang.org/x/build history in
-//! `shared/data/golang-build-commits.jsonl` into a git repository plus a Gerrit remote with
+//! `testdata/golang-build-commits.jsonl` into a git repository plus a Gerrit remote with
 //! `refs/changes/*` and NoteDB `meta` refs (spec §3.4.2), so the real ingestion can be run
 //! against it. Everything is deterministic: dates come from the data, so hashes are stable.
 //!

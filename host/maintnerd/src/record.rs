@@ -1,5 +1,5 @@
 //! Recording a corpus: the real ingestion (Gerrit-over-git poller, GitHub poller) run
-//! against fixtures built from `shared/data/` — the x/build history as a Gerrit remote
+//! against fixtures built from `testdata/` — the x/build history as a Gerrit remote
 //! ([`crate::fixture`]) and a fake GitHub replaying the real event pages
 //! ([`crate::fakegithub`]). The result is deterministic: the same options give a
 //! byte-identical segment. `examples/record.rs` is the command line for it.
@@ -25,7 +25,7 @@ pub const PROJECT: &str = "go.googlesource.com/build";
 /// What to record.
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    /// `shared/data/`.
+    /// `testdata/`.
     pub data: PathBuf,
     /// The most recent reviewed commits that get a Gerrit change (`None`: all 4,726).
     pub merged_changes: Option<usize>,

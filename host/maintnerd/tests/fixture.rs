@@ -7,8 +7,8 @@ use maintnerd::fixture::{self, FixtureOptions, TryState};
 use maintnerd::git;
 
 fn history() -> Vec<fixture::HistoryCommit> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/golang-build-commits.jsonl");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/golang-build-commits.jsonl");
     fixture::read_history(&path).expect("read history")
 }
 

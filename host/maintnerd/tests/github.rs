@@ -1,5 +1,5 @@
 //! GitHub ingestion against the fake GitHub server on loopback, replaying the real event
-//! pages of `shared/data/github/`.
+//! pages of `testdata/github/`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use maintnerd::view::{CorpusView, MilestoneRef};
 use serde_json::json;
 
 fn github_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/github")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/github")
 }
 
 struct Setup {

@@ -12,8 +12,8 @@ use maintnerd::ingest::Ingest;
 use maintnerd::store::SharedLog;
 
 fn history() -> Vec<HistoryCommit> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/golang-build-commits.jsonl");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/golang-build-commits.jsonl");
     fixture::read_history(&path).unwrap()
 }
 

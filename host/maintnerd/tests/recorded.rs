@@ -30,7 +30,7 @@ async fn rerecording_reproduces_the_committed_corpus() {
 
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let opts = RecordOptions::committed(&repo_root().join("../shared/data"));
+    let opts = RecordOptions::committed(&repo_root().join("testdata"));
     let r = record::record(&opts, &out, tmp.path()).await.unwrap();
     assert_eq!(
         r.segment.file_name(),

@@ -10,8 +10,8 @@ use maintnerd::fixture::{self, FixtureOptions};
 use maintnerd::service::{Config, GerritConfig, GitHubRepoConfig, TryWorkResponse};
 use maintnerd::{webhook, Maintnerd};
 
-fn shared() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+fn testdata() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -28,7 +28,7 @@ async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
     let tmp = tempfile::tempdir().unwrap();
-    let history = fixture::read_history(&shared().join("golang-build-commits.jsonl")).unwrap();
+    let history = fixture::read_history(&testdata().join("golang-build-commits.jsonl")).unwrap();
     let remote = tmp.path().join("build.git");
     let fx = fixture::build(
         &history[..400],
@@ -39,7 +39,7 @@ async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
     )
     .unwrap();
     let fake = FakeGitHub::start().await.unwrap();
-    fakegithub::populate(&fake, "golang", "go", 40, 3, &shared().join("github")).unwrap();
+    fakegithub::populate(&fake, "golang", "go", 40, 3, &testdata().join("github")).unwrap();
 
     let data = tmp.path().join("data");
     let mut config = Config::new(&data);
@@ -149,7 +149,7 @@ async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
 #[tokio::test]
 async fn cli_import_git_stats_and_verify() {
     let tmp = tempfile::tempdir().unwrap();
-    let history = fixture::read_history(&shared().join("golang-build-commits.jsonl")).unwrap();
+    let history = fixture::read_history(&testdata().join("golang-build-commits.jsonl")).unwrap();
     let repo = tmp.path().join("build.git");
     fixture::build(
         &history[..120],

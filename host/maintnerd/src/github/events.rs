@@ -188,10 +188,10 @@ fn take_field(obj: &mut Map<String, Value>, key: &str, field: &str) -> Option<St
 mod tests {
     use super::*;
 
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/github/");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/github/");
 
     fn read(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{DATA}{name}")).expect("shared data")
+        std::fs::read(format!("{DATA}{name}")).expect("testdata fixture")
     }
 
     #[test]
