@@ -3,10 +3,9 @@
 //! because they need the pre-linked instance factory, which is not public.
 
 use crate::calls::Work;
-use crate::engine::engine_err;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::host::HostState;
-use crate::plugin::{KindPre, PluginVersion};
+use crate::plugin::{KindInstance, PluginVersion};
 use crate::runtime::Runtime;
 use std::time::{Duration, Instant};
 use wasmtime::Store;
@@ -38,28 +37,31 @@ impl Samples {
 }
 
 fn store(rt: &Runtime, v: &PluginVersion) -> Result<Store<HostState>> {
-    let opts = rt.defaults();
-    let mut store = Store::new(
-        rt.engine(),
-        HostState::new(v.label.clone(), opts.memory, opts.clock, Default::default()),
-    );
-    store.limiter(|s| &mut s.limiter);
-    store.set_fuel(u64::MAX).map_err(engine_err)?;
+    let mut store = rt.store(v.label.clone(), rt.defaults())?;
     store.set_epoch_deadline(u64::MAX / 2);
     Ok(store)
 }
 
-/// Time to create a store and instantiate a builders plugin from its `InstancePre`:
-/// what every call pays before running guest code.
-pub fn instantiation(rt: &Runtime, v: &PluginVersion, n: usize) -> Result<Samples> {
-    let KindPre::Builders(pre) = &v.pre else {
-        panic!("bench needs a builders plugin")
+/// A builders instance's `builds`, the export the benchmarks call.
+fn builds(store: &mut Store<HostState>, instance: &KindInstance, work: &Work) -> Result<bool> {
+    let KindInstance::Builders(i) = instance else {
+        return Err(Error::Engine(wasmtime::Error::msg(
+            "the benchmarks call a builders plugin",
+        )));
     };
+    i.xbuild_platform_builder_config()
+        .call_builds(store, "b", work)
+        .map_err(Error::Engine)
+}
+
+/// Time to create a store and instantiate a plugin from its `InstancePre`: what every
+/// call pays before running guest code.
+pub fn instantiation(rt: &Runtime, v: &PluginVersion, n: usize) -> Result<Samples> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let start = Instant::now();
         let mut store = store(rt, v)?;
-        pre.instantiate(&mut store).map_err(engine_err)?;
+        v.pre.instantiate(&mut store).map_err(Error::Engine)?;
         out.push(start.elapsed());
     }
     Ok(Samples::new(out))
@@ -67,16 +69,12 @@ pub fn instantiation(rt: &Runtime, v: &PluginVersion, n: usize) -> Result<Sample
 
 /// Time of one `builds` call on a live instance, per call, over `n` calls.
 pub fn call(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<Samples> {
-    let KindPre::Builders(pre) = &v.pre else {
-        panic!("bench needs a builders plugin")
-    };
     let mut store = store(rt, v)?;
-    let inst = pre.instantiate(&mut store).map_err(engine_err)?;
-    let cfg = inst.xbuild_platform_builder_config();
+    let instance = v.pre.instantiate(&mut store).map_err(Error::Engine)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let start = Instant::now();
-        cfg.call_builds(&mut store, "b", work).map_err(engine_err)?;
+        builds(&mut store, &instance, work)?;
         out.push(start.elapsed());
     }
     Ok(Samples::new(out))
@@ -85,16 +83,11 @@ pub fn call(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<Sa
 /// Time to drop a store after a call: returning the instance's slot to the pool, which
 /// resets the memory the call touched.
 pub fn teardown(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<Samples> {
-    let KindPre::Builders(pre) = &v.pre else {
-        panic!("bench needs a builders plugin")
-    };
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let mut store = store(rt, v)?;
-        let inst = pre.instantiate(&mut store).map_err(engine_err)?;
-        inst.xbuild_platform_builder_config()
-            .call_builds(&mut store, "b", work)
-            .map_err(engine_err)?;
+        let instance = v.pre.instantiate(&mut store).map_err(Error::Engine)?;
+        builds(&mut store, &instance, work)?;
         let start = Instant::now();
         drop(store);
         out.push(start.elapsed());

@@ -1,64 +1,29 @@
-//! Host bindings generated from `wit/`, one module per plugin world. The interfaces the
-//! worlds share (types, log, clock, corpus, http-types) are generated once, in the
-//! `dashboard` module (the world that imports the most), and reused by the others so a
-//! single host implementation serves every kind.
+//! Host bindings generated from `wit/`. The host's side of every import is generated
+//! once, from the `host` world (everything the host implements); each plugin world
+//! reuses those modules, so one implementation serves every kind and the types that
+//! cross into exports (a `request`, an `issue-ref`) are the same Rust types in all of
+//! them.
 
-pub mod dashboard {
+mod host {
     wasmtime::component::bindgen!({
         path: "../../wit",
-        world: "dashboard",
+        world: "host",
     });
 }
 
-pub mod builders {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "builders",
-        with: {
-            "xbuild:platform/types": super::dashboard::xbuild::platform::types,
-            "xbuild:platform/log": super::dashboard::xbuild::platform::log,
-            "xbuild:platform/clock": super::dashboard::xbuild::platform::clock,
-        },
-    });
+pub use host::xbuild::platform::{clock, corpus, http_types, log, results, types};
+
+/// The bindings of every plugin world, their imports taken from `host`.
+macro_rules! plugin_worlds {
+    ($($kind:ident $module:ident $world:literal $World:ident $Pre:ident $export:literal [$($import:literal),*];)*) => {$(
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                path: "../../wit",
+                world: $world,
+                with: { "xbuild:platform": super::host::xbuild::platform },
+            });
+        }
+    )*};
 }
 
-pub mod scheduler {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "scheduler",
-        with: {
-            "xbuild:platform/types": super::dashboard::xbuild::platform::types,
-            "xbuild:platform/log": super::dashboard::xbuild::platform::log,
-            "xbuild:platform/clock": super::dashboard::xbuild::platform::clock,
-        },
-    });
-}
-
-pub mod gopherbot {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "gopherbot",
-        with: {
-            "xbuild:platform/types": super::dashboard::xbuild::platform::types,
-            "xbuild:platform/log": super::dashboard::xbuild::platform::log,
-            "xbuild:platform/clock": super::dashboard::xbuild::platform::clock,
-            "xbuild:platform/corpus": super::dashboard::xbuild::platform::corpus,
-        },
-    });
-}
-
-pub mod devapp {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "devapp",
-        with: {
-            "xbuild:platform/types": super::dashboard::xbuild::platform::types,
-            "xbuild:platform/log": super::dashboard::xbuild::platform::log,
-            "xbuild:platform/clock": super::dashboard::xbuild::platform::clock,
-            "xbuild:platform/corpus": super::dashboard::xbuild::platform::corpus,
-            "xbuild:platform/http-types": super::dashboard::xbuild::platform::http_types,
-        },
-    });
-}
-
-pub use dashboard::xbuild::platform::{clock, corpus, http_types, log, results, types};
+foreach_kind!(plugin_worlds);

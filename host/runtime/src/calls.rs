@@ -1,9 +1,9 @@
 //! Typed calls into a plugin version, one method per export of its world. Each call
 //! runs on a fresh instance under the handle's limits.
 
-use crate::bindings::devapp as dv;
 use crate::error::{Error, Fault, Result};
-use crate::plugin::{Description, Kind, KindPre, PluginVersion};
+use crate::kinds::Kind;
+use crate::plugin::{Description, KindInstance, PluginVersion};
 use crate::runtime::{CallOptions, CallReport, Runtime};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -11,10 +11,10 @@ use std::sync::Arc;
 pub use crate::bindings::builders::exports::xbuild::platform::builder_config::{
     BuildPlan, Builder, HostType, PoolKind, RepoRule, Step, Work,
 };
-pub use crate::bindings::dashboard::exports::xbuild::platform::render::{Request, Response};
 pub use crate::bindings::gopherbot::exports::xbuild::platform::bot::{
     Action, ActionKind, CloseReason, NewIssue, Rule,
 };
+pub use crate::bindings::http_types::{Request, Response};
 pub use crate::bindings::scheduler::exports::xbuild::platform::scheduling::{Capacity, QueuedWork};
 pub use crate::bindings::types::{ChangeRef, EnvVar, IssueRef, WorkKind};
 
@@ -41,20 +41,22 @@ impl Handle {
     }
 }
 
+/// Call an export on a fresh instance and keep the report. With a kind, the instance
+/// is that kind's (checked by `expect` before the call).
 macro_rules! call {
-    ($self:ident, $op:literal, $variant:ident, |$inst:ident, $store:ident| $body:expr) => {{
+    ($self:ident, $op:literal, |$inst:ident, $store:ident| $body:expr) => {{
         let (value, report) = $self
             .rt
-            .call($self.version, &$self.opts, $op, |$store, pre| match pre {
-                KindPre::$variant(p) => {
-                    let $inst = p.instantiate(&mut *$store)?;
-                    $body
-                }
-                _ => unreachable!("kind checked before the call"),
-            })?;
+            .call($self.version, &$self.opts, $op, |$store, $inst| $body)?;
         $self.last.set(Some(report));
         Ok(value)
     }};
+    ($self:ident, $op:literal, $variant:ident, |$inst:ident, $store:ident| $body:expr) => {
+        call!($self, $op, |instance, $store| match instance {
+            KindInstance::$variant($inst) => $body,
+            _ => unreachable!("kind checked before the call"),
+        })
+    };
 }
 
 impl<'a> Plugin<'a> {
@@ -99,7 +101,7 @@ impl<'a> Plugin<'a> {
     }
 
     pub fn describe(&self) -> Result<Description> {
-        self.rt.describe(self.version)
+        call!(self, "describe", |instance, st| instance.describe(st))
     }
 
     // builders
@@ -190,33 +192,15 @@ impl<'a> Plugin<'a> {
             Kind::Dashboard => call!(self, "render", Dashboard, |i, st| i
                 .xbuild_platform_render()
                 .call_render(st, request)),
-            Kind::Devapp => {
-                let req = to_devapp(request);
-                let resp: dv::exports::xbuild::platform::render::Response =
-                    call!(self, "render", Devapp, |i, st| i
-                        .xbuild_platform_render()
-                        .call_render(st, &req))?;
-                Ok(Response {
-                    status: resp.status,
-                    content_type: resp.content_type,
-                    body: resp.body,
-                })
-            }
+            Kind::Devapp => call!(self, "render", Devapp, |i, st| i
+                .xbuild_platform_render()
+                .call_render(st, request)),
             found => Err(Error::WrongKind {
                 id: self.version.id.clone(),
                 expected: Kind::Dashboard,
                 found,
             }),
         }
-    }
-}
-
-/// The two page worlds generate distinct (identical) request types.
-fn to_devapp(r: &Request) -> dv::exports::xbuild::platform::render::Request {
-    dv::exports::xbuild::platform::render::Request {
-        method: r.method.clone(),
-        path: r.path.clone(),
-        query: r.query.clone(),
     }
 }
 

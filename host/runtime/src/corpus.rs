@@ -3,7 +3,7 @@
 //! owned records into WIT records.
 
 use crate::bindings::{corpus as w, types};
-use crate::host::{Answer, CorpusView};
+use crate::host::{Answer, CorpusQueries};
 use maintner::notedb::ClStatus;
 use maintner::query as q;
 use maintner::time::Time;
@@ -142,7 +142,7 @@ fn commit(c: q::CommitRecord) -> w::Commit {
     }
 }
 
-impl CorpusView for MaintnerCorpus {
+impl CorpusQueries for MaintnerCorpus {
     fn generation(&self) -> u64 {
         self.0
             .read()
@@ -156,9 +156,9 @@ impl CorpusView for MaintnerCorpus {
             owner: owner.into(),
             repo: repo.into(),
             state: match query.state {
-                w::IssueState::Open => Some(q::IssueState::Open),
-                w::IssueState::Closed => Some(q::IssueState::Closed),
-                w::IssueState::Any => None,
+                w::StateFilter::Open => Some(q::IssueState::Open),
+                w::StateFilter::Closed => Some(q::IssueState::Closed),
+                w::StateFilter::Any => None,
             },
             labels: query.labels.clone(),
             milestone: query.milestone.clone(),

@@ -3,7 +3,7 @@
 //! compiled code so a restart does not recompile.
 
 use crate::error::{Error, Result};
-use crate::plugin::VersionId;
+use crate::id::VersionId;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -66,11 +66,11 @@ impl PluginEngine {
             // pool fits in the address space comfortably.
             .memory_reservation(pool.max_memory as u64)
             .memory_guard_size(64 << 10);
-        let engine = Engine::new(&config).map_err(engine_err)?;
+        let engine = Engine::new(&config).map_err(Error::Engine)?;
         if let Some(dir) = &cache_dir {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Store {
-                path: dir.display().to_string(),
-                reason: e.to_string(),
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
             })?;
         }
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -103,9 +103,9 @@ impl PluginEngine {
             }
         }
         check_is_component(bytes, source_name)?;
-        let component = Component::new(&self.engine, bytes).map_err(|e| Error::NotAComponent {
+        let component = Component::new(&self.engine, bytes).map_err(|source| Error::Invalid {
             source_name: source_name.to_string(),
-            reason: format!("{e:#}"),
+            source,
         })?;
         if let Some(path) = cached {
             if let Err(e) = write_cache(&component, &path) {
@@ -176,8 +176,4 @@ fn write_cache(component: &Component, path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)
-}
-
-pub(crate) fn engine_err(e: wasmtime::Error) -> Error {
-    Error::Engine(format!("{e:#}"))
 }

@@ -34,10 +34,10 @@ impl Clock {
 /// A query's answer as the `corpus` import returns it: a value or a message.
 pub type Answer<T> = Result<T, String>;
 
-/// The corpus a plugin reads, as the host's `corpus` import answers it. The maintner
-/// corpus implements it (see `corpus.rs`); [`EmptyCorpus`] answers for a host that
-/// has none.
-pub trait CorpusView: Send + Sync {
+/// The indexed queries a plugin makes of the corpus, as the host's `corpus` import
+/// answers them. The maintner corpus implements them (see `corpus.rs`);
+/// [`EmptyCorpus`] answers for a host that has none.
+pub trait CorpusQueries: Send + Sync {
     fn generation(&self) -> u64;
     fn issues(&self, q: &corpus::IssueQuery) -> Answer<corpus::IssuePage>;
     fn issue(&self, id: &types::IssueRef) -> Answer<corpus::Issue>;
@@ -79,7 +79,7 @@ pub struct EmptyCorpus;
 
 const NO_CORPUS: &str = "no corpus is attached to this host";
 
-impl CorpusView for EmptyCorpus {
+impl CorpusQueries for EmptyCorpus {
     fn generation(&self) -> u64 {
         0
     }
@@ -139,7 +139,7 @@ impl ResultsView for NoResults {
 /// The data a call's imports read from. Cheap to clone: everything is shared.
 #[derive(Clone)]
 pub struct HostData {
-    pub corpus: Arc<dyn CorpusView>,
+    pub corpus: Arc<dyn CorpusQueries>,
     pub results: Arc<dyn ResultsView>,
 }
 

@@ -5,7 +5,21 @@
 //!
 //! Plugins get WASI with nothing granted: no preopened directories, no environment,
 //! no sockets. Anything with an effect comes back as data for the host to carry out.
+//!
+//! Layers, each using only those below it:
+//!
+//! ```text
+//! registry, store, metrics   what serves under each name; the plugin store on disk
+//! load                       compile, link, describe, self-check
+//! selfcheck                  each kind's check, through typed calls
+//! calls                      typed calls into a version (`Plugin`, `Handle`)
+//! runtime                    engine, linkers, stores with limits, faults named
+//! plugin, engine, host       a loaded version; wasmtime's engine and cache; the imports
+//! kinds, id, error, bindings the kinds (defined once), version ids, errors, WIT bindings
+//! ```
 
+#[macro_use]
+mod kinds;
 pub mod bench;
 pub mod bindings;
 mod calls;
@@ -13,21 +27,26 @@ mod corpus;
 mod engine;
 mod error;
 mod host;
+mod id;
+mod load;
 pub mod metrics;
 mod plugin;
 mod registry;
 mod runtime;
 mod selfcheck;
 mod store;
+mod sync;
 
 pub use calls::*;
 pub use corpus::MaintnerCorpus;
 pub use engine::{PoolSizes, EPOCH_TICK, MAX_MEMORY};
-pub use error::{Error, Fault, Result};
+pub use error::{Cause, Error, Fault, Result};
 pub use host::{
-    Answer, Clock, CorpusView, EmptyCorpus, HostData, NoResults, ResultsView, REPLAY_RANDOM,
+    Answer, Clock, CorpusQueries, EmptyCorpus, HostData, NoResults, ResultsView, REPLAY_RANDOM,
 };
-pub use plugin::{Description, Kind, PluginVersion, VersionId, VersionStats};
+pub use id::VersionId;
+pub use kinds::Kind;
+pub use plugin::{Description, PluginVersion, VersionStats};
 pub use registry::{Loaded, Registry, SlotInfo, INCOMING_SETTLE};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};
 pub use store::{Event, PluginStore, SlotRow, HISTORY};

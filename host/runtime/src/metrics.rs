@@ -1,5 +1,6 @@
 //! Plugin counters in the Prometheus text exposition format, for `/metrics`.
 
+use crate::error::Cause;
 use crate::registry::Registry;
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -38,19 +39,13 @@ pub fn render(reg: &Registry) -> String {
         "Calls that failed, by cause.",
     );
     for v in &versions {
-        let s = &v.stats;
-        for (cause, c) in [
-            ("deadline", &s.faults_deadline),
-            ("memory", &s.faults_memory),
-            ("fuel", &s.faults_fuel),
-            ("trap", &s.faults_trap),
-            ("contract", &s.faults_contract),
-        ] {
+        for cause in Cause::ALL {
             let _ = writeln!(
                 out,
-                "xbuild_plugin_faults_total{{{},cause=\"{cause}\"}} {}",
+                "xbuild_plugin_faults_total{{{},cause=\"{}\"}} {}",
                 labels(v),
-                c.load(Relaxed)
+                cause.label(),
+                v.stats.faults(cause)
             );
         }
     }

@@ -1,116 +1,16 @@
-//! A loaded plugin version: its identity (sha256 of the component), what it says it
-//! is, and an `InstancePre` to make a fresh instance for every call.
+//! A loaded plugin version: its identity, what it says it is, its counters, and the
+//! pre-linked instance factory (`InstancePre`) that makes a fresh instance per call.
 
-use crate::bindings::{builders, dashboard, devapp, gopherbot, scheduler};
+use crate::bindings;
+use crate::error::{Cause, Fault};
 use crate::host::HostState;
-use sha2::{Digest, Sha256};
+use crate::id::VersionId;
+use crate::kinds::Kind;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// The sha256 of a component, in hex: a version's identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VersionId(Arc<str>);
-
-impl VersionId {
-    pub fn of(bytes: &[u8]) -> Self {
-        VersionId(hex::encode(Sha256::digest(bytes)).into())
-    }
-
-    /// Accepts a full 64-digit lowercase hex id.
-    pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| VersionId(s.into()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The first 12 digits, as shown to people.
-    pub fn short(&self) -> &str {
-        &self.0[..12]
-    }
-}
-
-impl fmt::Display for VersionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.short())
-    }
-}
-
-/// The plugin kinds, one WIT world each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Builders,
-    Scheduler,
-    Gopherbot,
-    Dashboard,
-    Devapp,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Builders,
-        Kind::Scheduler,
-        Kind::Gopherbot,
-        Kind::Dashboard,
-        Kind::Devapp,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Builders => "builders",
-            Kind::Scheduler => "scheduler",
-            Kind::Gopherbot => "gopherbot",
-            Kind::Dashboard => "dashboard",
-            Kind::Devapp => "devapp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The interface (besides `plugin`) that components of this kind export.
-    pub fn export(self) -> &'static str {
-        match self {
-            Kind::Builders => "builder-config",
-            Kind::Scheduler => "scheduling",
-            Kind::Gopherbot => "bot",
-            Kind::Dashboard | Kind::Devapp => "render",
-        }
-    }
-
-    /// The `xbuild:platform` interfaces its world imports.
-    pub fn imports(self) -> &'static [&'static str] {
-        match self {
-            Kind::Builders | Kind::Scheduler => &["types", "log", "clock"],
-            Kind::Gopherbot => &["types", "log", "clock", "corpus"],
-            Kind::Dashboard => &["types", "http-types", "log", "clock", "corpus", "results"],
-            Kind::Devapp => &["types", "http-types", "log", "clock", "corpus"],
-        }
-    }
-
-    pub(crate) fn from_wit(k: crate::bindings::types::PluginKind) -> Kind {
-        use crate::bindings::types::PluginKind as P;
-        match k {
-            P::Builders => Kind::Builders,
-            P::Scheduler => Kind::Scheduler,
-            P::Gopherbot => Kind::Gopherbot,
-            P::Dashboard => Kind::Dashboard,
-            P::Devapp => Kind::Devapp,
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::Store;
 
 /// What a plugin says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,8 +21,8 @@ pub struct Description {
     pub summary: String,
 }
 
-impl From<crate::bindings::types::Description> for Description {
-    fn from(d: crate::bindings::types::Description) -> Self {
+impl From<bindings::types::Description> for Description {
+    fn from(d: bindings::types::Description) -> Self {
         Description {
             name: d.name,
             version: d.version,
@@ -132,65 +32,85 @@ impl From<crate::bindings::types::Description> for Description {
     }
 }
 
-/// Pre-linked instance factory, typed by world.
-#[derive(Clone)]
-pub(crate) enum KindPre {
-    Builders(builders::BuildersPre<HostState>),
-    Scheduler(scheduler::SchedulerPre<HostState>),
-    Gopherbot(gopherbot::GopherbotPre<HostState>),
-    Dashboard(dashboard::DashboardPre<HostState>),
-    Devapp(devapp::DevappPre<HostState>),
+macro_rules! define_pre {
+    ($($kind:ident $module:ident $world:literal $World:ident $Pre:ident $export:literal [$($import:literal),*];)*) => {
+        /// Pre-linked instance factory, typed by world.
+        #[derive(Clone)]
+        pub(crate) enum KindPre {
+            $($kind(bindings::$module::$Pre<HostState>),)*
+        }
+
+        /// A live instance, typed by world.
+        pub(crate) enum KindInstance {
+            $($kind(bindings::$module::$World),)*
+        }
+
+        impl KindPre {
+            /// Type the linked component as the world of `kind`.
+            pub(crate) fn new(kind: Kind, pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+                Ok(match kind {
+                    $(Kind::$kind => KindPre::$kind(bindings::$module::$Pre::new(pre)?),)*
+                })
+            }
+
+            pub(crate) fn kind(&self) -> Kind {
+                match self {
+                    $(KindPre::$kind(_) => Kind::$kind,)*
+                }
+            }
+
+            pub(crate) fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<KindInstance> {
+                Ok(match self {
+                    $(KindPre::$kind(p) => KindInstance::$kind(p.instantiate(store)?),)*
+                })
+            }
+        }
+
+        impl KindInstance {
+            pub(crate) fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<Description> {
+                Ok(match self {
+                    $(KindInstance::$kind(i) => i.xbuild_platform_plugin().call_describe(store)?.into(),)*
+                })
+            }
+        }
+
+        /// The linker of a kind: WASI (granting nothing, see `host.rs`) and its world's
+        /// imports.
+        pub(crate) fn linker(engine: &wasmtime::Engine, kind: Kind) -> wasmtime::Result<Linker<HostState>> {
+            let mut l = Linker::new(engine);
+            wasmtime_wasi::p2::add_to_linker_sync(&mut l)?;
+            match kind {
+                $(Kind::$kind => bindings::$module::$World::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,)*
+            }
+            Ok(l)
+        }
+    };
 }
 
-impl KindPre {
-    pub(crate) fn kind(&self) -> Kind {
-        match self {
-            KindPre::Builders(_) => Kind::Builders,
-            KindPre::Scheduler(_) => Kind::Scheduler,
-            KindPre::Gopherbot(_) => Kind::Gopherbot,
-            KindPre::Dashboard(_) => Kind::Dashboard,
-            KindPre::Devapp(_) => Kind::Devapp,
-        }
-    }
-}
+foreach_kind!(define_pre);
 
 /// Counters of one version, exported at `/metrics`.
 #[derive(Debug, Default)]
 pub struct VersionStats {
     pub calls: AtomicU64,
-    pub faults_deadline: AtomicU64,
-    pub faults_memory: AtomicU64,
-    pub faults_fuel: AtomicU64,
-    pub faults_trap: AtomicU64,
-    pub faults_contract: AtomicU64,
+    faults: [AtomicU64; Cause::ALL.len()],
     pub nanos: AtomicU64,
     pub fuel: AtomicU64,
 }
 
 impl VersionStats {
-    pub fn faults(&self) -> u64 {
-        [
-            &self.faults_deadline,
-            &self.faults_memory,
-            &self.faults_fuel,
-            &self.faults_trap,
-            &self.faults_contract,
-        ]
-        .iter()
-        .map(|c| c.load(Ordering::Relaxed))
-        .sum()
+    /// Faults of one cause.
+    pub fn faults(&self, cause: Cause) -> u64 {
+        self.faults[cause as usize].load(Ordering::Relaxed)
     }
 
-    pub(crate) fn count_fault(&self, fault: &crate::error::Fault) {
-        use crate::error::Fault as F;
-        let counter = match fault {
-            F::Deadline { .. } => &self.faults_deadline,
-            F::MemoryCap { .. } => &self.faults_memory,
-            F::OutOfFuel { .. } => &self.faults_fuel,
-            F::Trap(_) => &self.faults_trap,
-            F::Contract(_) => &self.faults_contract,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// Faults of every cause.
+    pub fn faults_total(&self) -> u64 {
+        Cause::ALL.iter().map(|&c| self.faults(c)).sum()
+    }
+
+    pub(crate) fn count_fault(&self, fault: &Fault) {
+        self.faults[fault.cause() as usize].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -206,9 +126,21 @@ pub struct PluginVersion {
 }
 
 impl PluginVersion {
+    pub(crate) fn new(id: VersionId, description: Description, size: usize, pre: KindPre) -> Self {
+        PluginVersion {
+            label: format!("{}@{}", description.name, description.version).into(),
+            id,
+            description,
+            size,
+            stats: VersionStats::default(),
+            pre,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         self.pre.kind()
     }
+
     pub fn name(&self) -> &str {
         &self.description.name
     }

@@ -7,14 +7,16 @@
 
 use crate::calls::Handle;
 use crate::error::{Error, Result};
-use crate::plugin::{Kind, PluginVersion, VersionId};
+use crate::id::VersionId;
+use crate::kinds::Kind;
+use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
 use crate::store::{PluginStore, SlotRow};
-use parking_lot::{Mutex, RwLock};
+use crate::sync::{lock, read, write};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 /// How long a file in the watched directory must be unmodified before it is taken.
 pub const INCOMING_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
@@ -97,10 +99,7 @@ impl Registry {
     }
 
     fn store(&self) -> Result<&PluginStore> {
-        self.store.as_ref().ok_or_else(|| Error::Store {
-            path: "(memory)".into(),
-            reason: "no plugin store".into(),
-        })
+        self.store.as_ref().ok_or(Error::NoStore)
     }
 
     /// Validate a component and keep it. It serves at once only if nothing serves
@@ -136,16 +135,15 @@ impl Registry {
 
     fn validate(&self, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
         let id = VersionId::of(bytes);
-        if let Some(v) = self.inner.read().versions.get(&id) {
+        if let Some(v) = read(&self.inner).versions.get(&id) {
             return Ok(v.clone());
         }
-        let version = self.rt.load(bytes, source_name)?;
+        let version = crate::load::load(&self.rt, bytes, source_name)?;
         if let Some(store) = &self.store {
             store.put_blob(&version.id, bytes)?;
             store.record_version(&version)?;
         }
-        self.inner
-            .write()
+        write(&self.inner)
             .versions
             .insert(version.id.clone(), version.clone());
         Ok(version)
@@ -224,7 +222,7 @@ impl Registry {
             None => {
                 // Without a store, memory is the authority; hold the write lock across
                 // read-modify-write.
-                let mut inner = self.inner.write();
+                let mut inner = write(&self.inner);
                 let old = inner.slots.get(name).map(|s| SlotRow {
                     name: s.name.clone(),
                     kind: s.kind,
@@ -236,7 +234,7 @@ impl Registry {
                     .versions
                     .get(&row.serving)
                     .cloned()
-                    .ok_or_else(|| unknown(name, &row.serving))?;
+                    .ok_or_else(|| Error::UnknownVersion(row.serving.to_string()))?;
                 let slot = SlotInfo {
                     name: row.name,
                     kind: row.kind,
@@ -259,16 +257,19 @@ impl Registry {
             serving,
             history: row.history,
         };
-        self.inner.write().slots.insert(row.name, slot.clone());
+        write(&self.inner).slots.insert(row.name, slot.clone());
         Ok(slot)
     }
 
     /// A loaded version, or one in the store (compiled code comes from the cache).
     fn version(&self, id: &VersionId) -> Result<Arc<PluginVersion>> {
-        if let Some(v) = self.inner.read().versions.get(id) {
+        if let Some(v) = read(&self.inner).versions.get(id) {
             return Ok(v.clone());
         }
-        let store = self.store.as_ref().ok_or_else(|| unknown("?", id))?;
+        let store = self
+            .store
+            .as_ref()
+            .ok_or_else(|| Error::UnknownVersion(id.to_string()))?;
         let bytes = store.blob(id)?;
         self.validate(&bytes, &format!("store:{id}"))
     }
@@ -281,7 +282,7 @@ impl Registry {
         };
         let now = store.data_version()?;
         {
-            let mut seen = self.seen.lock();
+            let mut seen = lock(&self.seen);
             if *seen == now {
                 return Ok(vec![]);
             }
@@ -289,9 +290,7 @@ impl Registry {
         }
         let mut changed = vec![];
         for row in store.slots()? {
-            let same = self
-                .inner
-                .read()
+            let same = read(&self.inner)
                 .slots
                 .get(&row.name)
                 .is_some_and(|s| s.serving.id == row.serving && s.history == row.history);
@@ -310,7 +309,7 @@ impl Registry {
         if let Some(id) = VersionId::parse(prefix) {
             return Ok(id);
         }
-        let inner = self.inner.read();
+        let inner = read(&self.inner);
         let mut hits = inner
             .versions
             .keys()
@@ -324,15 +323,12 @@ impl Registry {
                 return Ok(id);
             }
         }
-        Err(Error::UnknownVersion {
-            name: "?".into(),
-            id: prefix.to_string(),
-        })
+        Err(Error::UnknownVersion(prefix.to_string()))
     }
 
     /// The version serving under `name`, ready to call.
     pub fn serving(&self, name: &str) -> Result<Handle> {
-        let inner = self.inner.read();
+        let inner = read(&self.inner);
         let slot = inner
             .slots
             .get(name)
@@ -353,7 +349,7 @@ impl Registry {
 
     /// Every serving version of a kind, by name.
     pub fn serving_kind(&self, kind: Kind) -> Vec<Handle> {
-        let inner = self.inner.read();
+        let inner = read(&self.inner);
         inner
             .slots
             .values()
@@ -366,12 +362,12 @@ impl Registry {
     }
 
     pub fn list(&self) -> Vec<SlotInfo> {
-        self.inner.read().slots.values().cloned().collect()
+        read(&self.inner).slots.values().cloned().collect()
     }
 
     /// Every version loaded in this process.
     pub fn versions(&self) -> Vec<Arc<PluginVersion>> {
-        let mut v: Vec<_> = self.inner.read().versions.values().cloned().collect();
+        let mut v: Vec<_> = read(&self.inner).versions.values().cloned().collect();
         v.sort_by(|a, b| (a.name(), &a.id).cmp(&(b.name(), &b.id)));
         v
     }
@@ -402,9 +398,9 @@ impl Registry {
     }
 
     fn take_incoming(&self, dir: &Path, path: &Path) -> Result<SlotInfo> {
-        let io = |e: std::io::Error| Error::Store {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
         };
         let bytes = std::fs::read(path).map_err(io)?;
         let outcome = self.load_and_swap(&bytes, &path.display().to_string());
@@ -425,12 +421,5 @@ impl Registry {
             }
         }
         outcome
-    }
-}
-
-fn unknown(name: &str, id: &VersionId) -> Error {
-    Error::UnknownVersion {
-        name: name.to_string(),
-        id: id.as_str().to_string(),
     }
 }

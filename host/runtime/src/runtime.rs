@@ -1,18 +1,20 @@
-//! `Runtime`: compiles and validates components into [`PluginVersion`]s and runs calls
-//! into them under limits, one fresh instance per call.
+//! `Runtime`: the engine, a linker per kind, the data the imports read, and the call
+//! machinery: a store with the call's limits, an instance, the call, and the fault
+//! named if it fails.
 
-use crate::bindings::{builders, dashboard, devapp, gopherbot, scheduler};
-use crate::engine::{engine_err, PluginEngine, PoolSizes, EPOCH_TICK};
+use crate::engine::{PluginEngine, PoolSizes, EPOCH_TICK};
 use crate::error::{Error, Fault, Result};
 use crate::host::{Clock, HostData, HostState};
-use crate::plugin::{Description, Kind, KindPre, PluginVersion, VersionId, VersionStats};
-use parking_lot::{Condvar, Mutex};
+use crate::id::VersionId;
+use crate::kinds::Kind;
+use crate::plugin::{linker, Description, KindInstance, KindPre, PluginVersion};
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::component::{types::ComponentItem, Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap};
 
 /// The WIT package version this host speaks.
@@ -73,8 +75,8 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Self> {
         let engine = PluginEngine::new(&config.pool, config.cache_dir.clone())?;
         let linkers = Kind::ALL
-            .into_iter()
-            .map(|k| Ok((k, linker(engine.engine(), k).map_err(engine_err)?)))
+            .iter()
+            .map(|&k| Ok((k, linker(engine.engine(), k).map_err(Error::Engine)?)))
             .collect::<Result<_>>()?;
         Ok(Runtime {
             slots: Slots::new(config.pool.instances as usize),
@@ -85,8 +87,8 @@ impl Runtime {
         })
     }
 
-    pub(crate) fn engine(&self) -> &wasmtime::Engine {
-        self.engine.engine()
+    pub(crate) fn engine(&self) -> &PluginEngine {
+        &self.engine
     }
 
     pub fn defaults(&self) -> &CallOptions {
@@ -95,178 +97,64 @@ impl Runtime {
 
     /// Attach the corpus and results the imports read from.
     pub fn set_host_data(&self, data: HostData) {
-        *self.data.lock() = data;
+        *lock(&self.data) = data;
     }
 
     pub fn is_cached(&self, id: &VersionId) -> bool {
         self.engine.is_cached(id)
     }
 
-    /// Compile, link, instantiate, `describe`, and run the kind's self-check. Only a
-    /// version that passes all of them is returned.
-    pub fn load(&self, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
-        let id = VersionId::of(bytes);
-        let span = tracing::info_span!("plugin.load", id = %id, source = source_name);
-        let _enter = span.enter();
-        let component = self.engine.compile(&id, bytes, source_name)?;
-        let kinds = self.candidate_kinds(&id, &component)?;
-        let mut last_err = None;
-        for kind in kinds {
-            match self.load_as(&id, &component, kind, bytes.len()) {
-                Ok(v) => return Ok(v),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.expect("candidate_kinds is never empty"))
-    }
-
-    fn load_as(
+    /// Link a compiled component as a plugin of `kind`.
+    pub(crate) fn link(
         &self,
         id: &VersionId,
         component: &Component,
         kind: Kind,
-        size: usize,
-    ) -> Result<Arc<PluginVersion>> {
-        let rejected = |reason: String| Error::Rejected {
+    ) -> Result<KindPre> {
+        let link_err = |source| Error::Link {
             id: id.clone(),
-            reason,
+            kind,
+            source,
         };
-        self.check_imports(id, component, kind)?;
         let pre = self.linkers[&kind]
             .instantiate_pre(component)
-            .map_err(|e| rejected(format!("does not link as a {kind} plugin: {e:#}")))?;
-        let pre = kind_pre(kind, pre)
-            .map_err(|e| rejected(format!("does not implement the {kind} world: {e:#}")))?;
-        let provisional = PluginVersion {
+            .map_err(link_err)?;
+        KindPre::new(kind, pre).map_err(link_err)
+    }
+
+    /// Ask a linked component what it is, before it is a version.
+    pub(crate) fn describe_pre(&self, id: &VersionId, pre: &KindPre) -> Result<Description> {
+        let label: Arc<str> = format!("<{}>", id.short()).into();
+        let _slot = self.slots.acquire();
+        let mut store = self.store(label, &self.defaults)?;
+        let (result, _) = run(&mut store, &self.defaults, |store| {
+            pre.instantiate(store)?.describe(store)
+        });
+        result.map_err(|fault| Error::Describe {
             id: id.clone(),
-            description: Description {
-                name: format!("<{}>", id.short()),
-                version: "?".into(),
-                kind,
-                summary: String::new(),
-            },
-            size,
-            stats: VersionStats::default(),
-            label: format!("<{}>", id.short()).into(),
-            pre,
-        };
-        let description = self
-            .describe(&provisional)
-            .map_err(|e| rejected(format!("describe failed: {e}")))?;
-        if description.kind != kind {
-            return Err(Error::WrongKind {
-                id: id.clone(),
-                expected: kind,
-                found: description.kind,
-            });
-        }
-        if description.name.is_empty() || description.name.contains(char::is_whitespace) {
-            return Err(rejected(format!(
-                "describe gave an unusable name {:?}",
-                description.name
-            )));
-        }
-        let version = PluginVersion {
-            label: format!("{}@{}", description.name, description.version).into(),
-            description,
-            ..provisional
-        };
-        crate::selfcheck::run(self, &version)
-            .map_err(|e| rejected(format!("self-check failed: {e}")))?;
-        Ok(Arc::new(version))
+            fault,
+        })
     }
 
-    /// Which kinds the component's exports say it could be. Both page kinds export
-    /// `render`; `describe` then decides.
-    fn candidate_kinds(&self, id: &VersionId, component: &Component) -> Result<Vec<Kind>> {
-        let ty = component.component_type();
-        let exports: Vec<String> = ty
-            .exports(self.engine.engine())
-            .map(|(n, _)| n.to_string())
-            .collect();
-        let ours = |iface: &str| format!("{WIT_PACKAGE}/{iface}@{WIT_VERSION}");
-        let mut kinds: Vec<Kind> = Kind::ALL
-            .into_iter()
-            .filter(|k| exports.contains(&ours(k.export())))
-            .collect();
-        if kinds.is_empty() {
-            let other = exports
-                .iter()
-                .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/")));
-            let reason = match other {
-                Some(e) => format!("exports {e}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}"),
-                None => format!(
-                    "exports none of the plugin interfaces of {WIT_PACKAGE}@{WIT_VERSION} (it exports: {})",
-                    if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
-                ),
-            };
-            return Err(Error::Rejected {
-                id: id.clone(),
-                reason,
-            });
-        }
-        if !exports.contains(&ours("plugin")) {
-            return Err(Error::Rejected {
-                id: id.clone(),
-                reason: format!("does not export {}", ours("plugin")),
-            });
-        }
-        if kinds.contains(&Kind::Devapp) {
-            // Try the narrower world first: a devapp must not import `results`.
-            kinds.sort_by_key(|k| *k != Kind::Devapp);
-        }
-        Ok(kinds)
-    }
-
-    /// Refuse imports the kind does not grant, naming the first one.
-    fn check_imports(&self, id: &VersionId, component: &Component, kind: Kind) -> Result<()> {
-        let ty = component.component_type();
-        for (name, item) in ty.imports(self.engine.engine()) {
-            if name.starts_with("wasi:") {
-                continue;
-            }
-            let granted = kind
-                .imports()
-                .iter()
-                .any(|i| name == format!("{WIT_PACKAGE}/{i}@{WIT_VERSION}"));
-            if !granted || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
-                return Err(Error::Rejected {
-                    id: id.clone(),
-                    reason: format!(
-                        "imports {name}, which the host does not grant to {kind} plugins"
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    pub fn describe(&self, v: &PluginVersion) -> Result<Description> {
-        let (d, _) = self.call(v, &self.defaults, "describe", |store, pre| {
-            Ok(match pre {
-                KindPre::Builders(p) => p
-                    .instantiate(&mut *store)?
-                    .xbuild_platform_plugin()
-                    .call_describe(store)?,
-                KindPre::Scheduler(p) => p
-                    .instantiate(&mut *store)?
-                    .xbuild_platform_plugin()
-                    .call_describe(store)?,
-                KindPre::Gopherbot(p) => p
-                    .instantiate(&mut *store)?
-                    .xbuild_platform_plugin()
-                    .call_describe(store)?,
-                KindPre::Dashboard(p) => p
-                    .instantiate(&mut *store)?
-                    .xbuild_platform_plugin()
-                    .call_describe(store)?,
-                KindPre::Devapp(p) => p
-                    .instantiate(&mut *store)?
-                    .xbuild_platform_plugin()
-                    .call_describe(store)?,
-            })
-        })?;
-        Ok(d.into())
+    /// A store for calls into `label`, with the limits of `opts`.
+    pub(crate) fn store(&self, label: Arc<str>, opts: &CallOptions) -> Result<Store<HostState>> {
+        let data = lock(&self.data).clone();
+        let mut store = Store::new(
+            self.engine.engine(),
+            HostState::new(label, opts.memory, opts.clock, data),
+        );
+        store.limiter(|s| &mut s.limiter);
+        store
+            .set_fuel(opts.fuel.unwrap_or(u64::MAX))
+            .map_err(Error::Engine)?;
+        let ticks = opts
+            .deadline
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
     }
 
     /// Run `f` against a fresh instance of `v`, under `opts`. Faults are counted on
@@ -276,7 +164,7 @@ impl Runtime {
         v: &PluginVersion,
         opts: &CallOptions,
         op: &'static str,
-        f: impl FnOnce(&mut Store<HostState>, &KindPre) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<HostState>, &KindInstance) -> wasmtime::Result<R>,
     ) -> Result<(R, CallReport)> {
         let span = tracing::debug_span!(
             "plugin.call",
@@ -292,51 +180,28 @@ impl Runtime {
         );
         let _enter = span.enter();
         let _slot = self.slots.acquire();
-        let data = self.data.lock().clone();
-        let mut store = Store::new(
-            self.engine.engine(),
-            HostState::new(v.label.clone(), opts.memory, opts.clock, data),
-        );
-        store.limiter(|s| &mut s.limiter);
-        let fuel_given = opts.fuel.unwrap_or(u64::MAX);
-        store.set_fuel(fuel_given).map_err(engine_err)?;
-        let ticks = opts
-            .deadline
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-
-        let start = Instant::now();
-        let result = f(&mut store, &v.pre);
-        let duration = start.elapsed();
-        let used = fuel_given - store.get_fuel().unwrap_or(0);
-        let report = CallReport {
-            duration,
-            fuel: opts.fuel.map(|_| used),
-            memory_peak: store.data().limiter.peak,
-        };
+        let mut store = self.store(v.label.clone(), opts)?;
+        let (result, report) = run(&mut store, opts, |store| {
+            let instance = v.pre.instantiate(store)?;
+            f(store, &instance)
+        });
         v.stats.calls.fetch_add(1, Ordering::Relaxed);
         v.stats
             .nanos
-            .fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
-        if opts.fuel.is_some() {
-            v.stats.fuel.fetch_add(used, Ordering::Relaxed);
-        }
-        span.record("duration_us", duration.as_micros() as u64);
-        span.record("memory_peak", report.memory_peak);
+            .fetch_add(report.duration.as_nanos() as u64, Ordering::Relaxed);
         if let Some(fuel) = report.fuel {
+            v.stats.fuel.fetch_add(fuel, Ordering::Relaxed);
             span.record("fuel", fuel);
         }
+        span.record("duration_us", report.duration.as_micros() as u64);
+        span.record("memory_peak", report.memory_peak);
         match result {
             Ok(r) => {
                 span.record("outcome", "ok");
                 Ok((r, report))
             }
-            Err(e) => {
-                let fault = classify(&e, &store, opts);
-                span.record("outcome", fault.label());
+            Err(fault) => {
+                span.record("outcome", fault.cause().label());
                 tracing::warn!(fault = %fault, "plugin call failed");
                 Err(self.fault(v, fault))
             }
@@ -352,6 +217,25 @@ impl Runtime {
             fault,
         }
     }
+}
+
+/// Run `f` on `store`, measuring it and naming the fault if it fails.
+fn run<R>(
+    store: &mut Store<HostState>,
+    opts: &CallOptions,
+    f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+) -> (Result<R, Fault>, CallReport) {
+    let fuel_before = store.get_fuel().unwrap_or(0);
+    let start = Instant::now();
+    let result = f(store);
+    let duration = start.elapsed();
+    let used = fuel_before - store.get_fuel().unwrap_or(0);
+    let report = CallReport {
+        duration,
+        fuel: opts.fuel.map(|_| used),
+        memory_peak: store.data().limiter.peak,
+    };
+    (result.map_err(|e| classify(&e, store, opts)), report)
 }
 
 /// Name the cause of a failed call.
@@ -384,32 +268,6 @@ fn classify(e: &wasmtime::Error, store: &Store<HostState>, opts: &CallOptions) -
     }
 }
 
-fn linker(engine: &wasmtime::Engine, kind: Kind) -> wasmtime::Result<Linker<HostState>> {
-    let mut l = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut l)?;
-    match kind {
-        Kind::Builders => builders::Builders::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,
-        Kind::Scheduler => scheduler::Scheduler::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,
-        Kind::Gopherbot => gopherbot::Gopherbot::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,
-        Kind::Dashboard => dashboard::Dashboard::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,
-        Kind::Devapp => devapp::Devapp::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,
-    }
-    Ok(l)
-}
-
-fn kind_pre(
-    kind: Kind,
-    pre: wasmtime::component::InstancePre<HostState>,
-) -> wasmtime::Result<KindPre> {
-    Ok(match kind {
-        Kind::Builders => KindPre::Builders(builders::BuildersPre::new(pre)?),
-        Kind::Scheduler => KindPre::Scheduler(scheduler::SchedulerPre::new(pre)?),
-        Kind::Gopherbot => KindPre::Gopherbot(gopherbot::GopherbotPre::new(pre)?),
-        Kind::Dashboard => KindPre::Dashboard(dashboard::DashboardPre::new(pre)?),
-        Kind::Devapp => KindPre::Devapp(devapp::DevappPre::new(pre)?),
-    })
-}
-
 /// A counting semaphore for blocking callers.
 struct Slots {
     free: Mutex<usize>,
@@ -427,9 +285,12 @@ impl Slots {
     }
 
     fn acquire(&self) -> SlotGuard<'_> {
-        let mut free = self.free.lock();
+        let mut free = lock(&self.free);
         while *free == 0 {
-            self.freed.wait(&mut free);
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *free -= 1;
         SlotGuard(self)
@@ -438,7 +299,7 @@ impl Slots {
 
 impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock() += 1;
+        *lock(&self.0.free) += 1;
         self.0.freed.notify_one();
     }
 }

@@ -1,10 +1,11 @@
 //! The check each kind passes before a version may serve: it answers its basic
 //! questions without faulting, and the answers keep the invariants of the original
-//! system (specs/policies.md §2.4 `addBuilder` validation for builders).
+//! system (for builders, the checks of Go's dashboard/builders.go, addBuilder).
 
 use crate::calls::{Plugin, Request};
 use crate::error::{Fault, Result};
-use crate::plugin::{Kind, PluginVersion};
+use crate::kinds::Kind;
+use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
 use std::collections::HashSet;
 

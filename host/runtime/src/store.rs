@@ -11,9 +11,13 @@
 //! notices through `PRAGMA data_version` and follows (see `Registry::reconcile`).
 
 use crate::error::{Error, Result};
-use crate::plugin::{Kind, PluginVersion, VersionId};
+use crate::id::VersionId;
+use crate::kinds::Kind;
+use crate::plugin::PluginVersion;
+use crate::sync::lock;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// How many earlier versions a slot remembers for rollback.
 pub const HISTORY: usize = 16;
@@ -39,21 +43,24 @@ pub struct Event {
 
 pub struct PluginStore {
     dir: PathBuf,
-    db: parking_lot::Mutex<Connection>,
+    db: Mutex<Connection>,
 }
 
 impl PluginStore {
     pub fn open(dir: &Path) -> Result<Self> {
-        let err = |e: &dyn std::fmt::Display| Error::Store {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
+        std::fs::create_dir_all(dir.join("blobs")).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let db_err = |source| Error::Db {
+            path: dir.join("plugins.db"),
+            source,
         };
-        std::fs::create_dir_all(dir.join("blobs")).map_err(|e| err(&e))?;
-        let db = Connection::open(dir.join("plugins.db")).map_err(|e| err(&e))?;
+        let db = Connection::open(dir.join("plugins.db")).map_err(db_err)?;
         db.pragma_update(None, "journal_mode", "wal")
-            .map_err(|e| err(&e))?;
+            .map_err(db_err)?;
         db.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| err(&e))?;
+            .map_err(db_err)?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS versions (
                 id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -66,10 +73,10 @@ impl PluginStore {
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL,
                 action TEXT NOT NULL, from_id TEXT, to_id TEXT NOT NULL);",
         )
-        .map_err(|e| err(&e))?;
+        .map_err(db_err)?;
         Ok(PluginStore {
             dir: dir.to_path_buf(),
-            db: parking_lot::Mutex::new(db),
+            db: Mutex::new(db),
         })
     }
 
@@ -81,10 +88,17 @@ impl PluginStore {
         self.dir.join("cache")
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::Store {
-            path: self.dir.display().to_string(),
-            reason: e.to_string(),
+    fn db_err(&self, source: rusqlite::Error) -> Error {
+        Error::Db {
+            path: self.dir.join("plugins.db"),
+            source,
+        }
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.dir.join("plugins.db"),
+            reason,
         }
     }
 
@@ -102,11 +116,12 @@ impl PluginStore {
         let tmp = path.with_extension("part");
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| self.err(e))
+            .map_err(|source| Error::Io { path, source })
     }
 
     pub fn blob(&self, id: &VersionId) -> Result<Vec<u8>> {
-        std::fs::read(self.blob_path(id)).map_err(|e| self.err(format!("version {id}: {e}")))
+        let path = self.blob_path(id);
+        std::fs::read(&path).map_err(|source| Error::Io { path, source })
     }
 
     /// Resolve a unique id prefix (at least 6 digits) of a stored version.
@@ -114,14 +129,14 @@ impl PluginStore {
         if prefix.len() < 6 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let db = self.db.lock();
+        let db = lock(&self.db);
         let mut stmt = db
             .prepare("SELECT id FROM versions WHERE id LIKE ?1 || '%' LIMIT 2")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         let ids: Vec<String> = stmt
             .query_map([prefix.to_lowercase()], |r| r.get(0))
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         Ok(match ids.as_slice() {
             [one] => VersionId::parse(one),
             _ => None,
@@ -129,8 +144,7 @@ impl PluginStore {
     }
 
     pub fn record_version(&self, v: &PluginVersion) -> Result<()> {
-        self.db
-            .lock()
+        lock(&self.db)
             .execute(
                 "INSERT OR IGNORE INTO versions (id, name, kind, version, summary, size, added_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -144,19 +158,19 @@ impl PluginStore {
                     now()
                 ],
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         Ok(())
     }
 
     pub fn slots(&self) -> Result<Vec<SlotRow>> {
-        let db = self.db.lock();
+        let db = lock(&self.db);
         let mut stmt = db
             .prepare("SELECT name, kind, serving, history FROM slots ORDER BY name")
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         let rows: Vec<(String, String, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         rows.into_iter()
             .map(|(n, k, s, h)| self.slot_row(n, &k, &s, &h))
             .collect()
@@ -165,11 +179,11 @@ impl PluginStore {
     fn slot_row(&self, name: String, kind: &str, serving: &str, history: &str) -> Result<SlotRow> {
         let id = |s: &str| {
             VersionId::parse(s)
-                .ok_or_else(|| self.err(format!("slot {name}: bad version id {s:?}")))
+                .ok_or_else(|| self.corrupt(format!("slot {name}: bad version id {s:?}")))
         };
         Ok(SlotRow {
             kind: Kind::parse(kind)
-                .ok_or_else(|| self.err(format!("slot {name}: unknown kind {kind:?}")))?,
+                .ok_or_else(|| self.corrupt(format!("slot {name}: unknown kind {kind:?}")))?,
             serving: id(serving)?,
             history: history
                 .split(',')
@@ -188,10 +202,10 @@ impl PluginStore {
         name: &str,
         f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>,
     ) -> Result<SlotRow> {
-        let mut db = self.db.lock();
+        let mut db = lock(&self.db);
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         let old: Option<(String, String, String)> = tx
             .query_row(
                 "SELECT kind, serving, history FROM slots WHERE name = ?1",
@@ -199,7 +213,7 @@ impl PluginStore {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         let old = old
             .map(|(k, s, h)| self.slot_row(name.to_string(), &k, &s, &h))
             .transpose()?;
@@ -222,29 +236,29 @@ impl PluginStore {
                 history.join(",")
             ],
         )
-        .map_err(|e| self.err(e))?;
+        .map_err(|e| self.db_err(e))?;
         tx.execute(
             "INSERT INTO events (at, name, action, from_id, to_id) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now(), name, action, from, new.serving.as_str()],
         )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
+        .map_err(|e| self.db_err(e))?;
+        tx.commit().map_err(|e| self.db_err(e))?;
         Ok(new)
     }
 
     pub fn events(&self, name: &str) -> Result<Vec<Event>> {
-        let db = self.db.lock();
+        let db = lock(&self.db);
         let mut stmt = db
             .prepare(
                 "SELECT at, name, action, from_id, to_id FROM events WHERE name = ?1 ORDER BY seq",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         let rows: Vec<(i64, String, String, Option<String>, String)> = stmt
             .query_map([name], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.db_err(e))?;
         Ok(rows
             .into_iter()
             .filter_map(|(at, name, action, from, to)| {
@@ -261,10 +275,9 @@ impl PluginStore {
 
     /// Changes whenever another connection commits (sqlite's `data_version`).
     pub fn data_version(&self) -> Result<i64> {
-        self.db
-            .lock()
+        lock(&self.db)
             .pragma_query_value(None, "data_version", |r| r.get(0))
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.db_err(e))
     }
 }
 

@@ -122,12 +122,12 @@ fn without_a_corpus_the_rule_reports_it_instead_of_acting() {
 
 #[test]
 fn corpus_queries_page_and_reject_unknown_repos() {
-    use runtime::bindings::corpus::{IssueQuery, IssueState};
-    use runtime::CorpusView;
+    use runtime::bindings::corpus::{IssueQuery, StateFilter};
+    use runtime::CorpusQueries;
     let view = MaintnerCorpus(corpus());
     let mut q = IssueQuery {
         repo: "golang/go".into(),
-        state: IssueState::Any,
+        state: StateFilter::Any,
         labels: vec![],
         milestone: None,
         no_milestone: false,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{builders_wat, component, registry, work, BUILDERS};
-use runtime::{CallOptions, Error, Fault, Work};
+use runtime::{CallOptions, Cause, Error, Fault, Work};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,7 @@ fn an_infinite_loop_is_interrupted_at_the_deadline() {
     );
     // The host keeps serving: the same version answers the next call.
     assert!(h.plugin().builds("b", &other_work()).unwrap());
-    assert_eq!(h.version.stats.faults_deadline.load(Relaxed), 1);
+    assert_eq!(h.version.stats.faults(Cause::Deadline), 1);
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn a_memory_bomb_is_stopped_at_the_cap() {
     }
     assert!(msg.contains("stopped at its memory cap"), "{msg}");
     assert!(h.plugin().builds("b", &other_work()).unwrap());
-    assert_eq!(h.version.stats.faults_memory.load(Relaxed), 1);
+    assert_eq!(h.version.stats.faults(Cause::Memory), 1);
 }
 
 #[test]
@@ -115,8 +115,8 @@ fn a_trap_is_reported() {
         "{msg}"
     );
     assert!(h.plugin().builds("b", &other_work()).unwrap());
-    assert_eq!(h.version.stats.faults_trap.load(Relaxed), 1);
-    assert_eq!(h.version.stats.faults(), 1);
+    assert_eq!(h.version.stats.faults(Cause::Trap), 1);
+    assert_eq!(h.version.stats.faults_total(), 1);
 }
 
 #[test]
@@ -159,11 +159,11 @@ fn a_fault_in_one_call_does_not_disturb_concurrent_calls() {
     let ok: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(ok, [0, 50, 0, 50, 0, 50, 0, 50]);
     let h = reg.serving("mixed").unwrap();
-    assert_eq!(h.version.stats.faults_trap.load(Relaxed), 200);
+    assert_eq!(h.version.stats.faults(Cause::Trap), 200);
     assert_eq!(
         h.version.stats.calls.load(Relaxed),
-        400 + 3,
-        "plus describe, host-types and builders on load"
+        400 + 2,
+        "plus the self-check's host-types and builders"
     );
 }
 

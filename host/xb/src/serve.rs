@@ -203,7 +203,7 @@ impl From<&SlotInfo> for SlotJson {
             summary: v.description.summary.clone(),
             history: s.history.iter().map(|h| h.as_str().to_string()).collect(),
             calls: v.stats.calls.load(std::sync::atomic::Ordering::Relaxed),
-            faults: v.stats.faults(),
+            faults: v.stats.faults_total(),
         }
     }
 }
@@ -345,15 +345,21 @@ impl From<runtime::Error> for ApiError {
     fn from(e: runtime::Error) -> Self {
         use runtime::Error as E;
         let status = match &e {
-            E::NotAComponent { .. } | E::Rejected { .. } | E::WrongKind { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            E::UnknownPlugin(_) | E::UnknownVersion { .. } => StatusCode::NOT_FOUND,
-            E::NothingToRollBack(_) => StatusCode::CONFLICT,
+            E::NotAComponent { .. }
+            | E::Invalid { .. }
+            | E::Rejected { .. }
+            | E::Link { .. }
+            | E::Describe { .. }
+            | E::WrongKind { .. }
+            | E::SelfCheck { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            E::UnknownPlugin(_) | E::UnknownVersion(_) => StatusCode::NOT_FOUND,
+            E::NothingToRollBack(_) | E::BuilderClash { .. } => StatusCode::CONFLICT,
             E::Fault { .. } => StatusCode::BAD_GATEWAY,
-            E::Store { .. } | E::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::NoStore | E::Io { .. } | E::Db { .. } | E::Corrupt { .. } | E::Engine(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
-        ApiError(status, e.to_string())
+        ApiError(status, format!("{:#}", anyhow::Error::from(e)))
     }
 }
 

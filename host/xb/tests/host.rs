@@ -52,7 +52,7 @@ async fn plugins_read_the_corpus_the_host_loaded() {
     let reg = host.state.registry.clone();
     let corpus = runtime::MaintnerCorpus(host.maintner.corpus());
     assert_eq!(
-        runtime::CorpusView::generation(&corpus),
+        runtime::CorpusQueries::generation(&corpus),
         7_433,
         "every recorded mutation is applied"
     );

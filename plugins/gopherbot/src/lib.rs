@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 
 use exports::xbuild::platform::bot::{Action, ActionKind, Guest as Bot, Rule};
 use exports::xbuild::platform::plugin::Guest as Plugin;
-use xbuild::platform::corpus::{self, IssueQuery, IssueState};
+use xbuild::platform::corpus::{self, IssueQuery, StateFilter};
 use xbuild::platform::types::{Description, IssueRef, PluginKind};
 
 const GO_REPO: &str = "golang/go";
@@ -73,7 +73,7 @@ fn label_by_prefix(prefix: &str, label: &str) -> Result<Vec<Action>, String> {
     loop {
         let page = corpus::issues(&IssueQuery {
             repo: GO_REPO.into(),
-            state: IssueState::Open,
+            state: StateFilter::Open,
             labels: vec![],
             milestone: None,
             no_milestone: false,

@@ -39,6 +39,17 @@ pub fn component(world: &str, extra_wit: Option<&str>, wat: &str) -> Vec<u8> {
         .unwrap()
 }
 
+/// An error with its sources, as the CLI prints it.
+pub fn message(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    out
+}
+
 /// Kind byte of `plugin-kind` in the WIT enum.
 pub const BUILDERS: u8 = 0;
 pub const SCHEDULER: u8 = 1;
@@ -140,6 +151,18 @@ pub fn runtime() -> Arc<Runtime> {
 
 pub fn registry() -> Registry {
     Registry::in_memory(runtime())
+}
+
+/// A registry over the plugin store in `dir`, with its compiled-code cache: what a
+/// process of the host (or the CLI) opens.
+pub fn open_store(dir: &Path) -> Registry {
+    let store = runtime::PluginStore::open(dir).unwrap();
+    let rt = Runtime::new(RuntimeConfig {
+        cache_dir: Some(store.cache_dir()),
+        ..Default::default()
+    })
+    .unwrap();
+    Registry::open(Arc::new(rt), store).unwrap()
 }
 
 /// The real `local-builders` plugin.
