@@ -1,10 +1,11 @@
 //! The wasmtime engine shared by every plugin: component model, pooling allocator,
-//! epoch interruption for deadlines, fuel for metered runs, and an on-disk cache of
-//! compiled code so a restart does not recompile.
+//! epoch interruption for deadlines, fuel for metered runs, and the compiled-code
+//! cache (`cache.rs`) so a restart does not recompile.
 
+use crate::cache::CodeCache;
 use crate::error::{Error, Result};
 use crate::id::VersionId;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,7 @@ impl Default for PoolSizes {
 /// The engine plus the thread that advances its epoch.
 pub struct PluginEngine {
     engine: Engine,
-    cache_dir: Option<PathBuf>,
+    cache: Option<CodeCache>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -67,17 +68,17 @@ impl PluginEngine {
             .memory_reservation(pool.max_memory as u64)
             .memory_guard_size(64 << 10);
         let engine = Engine::new(&config).map_err(Error::Engine)?;
-        if let Some(dir) = &cache_dir {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
-        }
+        let cache = cache_dir
+            .map(|dir| {
+                CodeCache::new(dir.clone(), &engine)
+                    .map_err(|source| Error::Io { path: dir, source })
+            })
+            .transpose()?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), ticker_stop.clone());
         Ok(PluginEngine {
             engine,
-            cache_dir,
+            cache,
             ticker_stop,
         })
     }
@@ -86,48 +87,25 @@ impl PluginEngine {
         &self.engine
     }
 
-    /// Compile `bytes` (id = its sha256), or load the compiled code from the cache.
+    /// Compile `bytes` (id = its sha256), or take the compiled code from the cache.
     pub fn compile(&self, id: &VersionId, bytes: &[u8], source_name: &str) -> Result<Component> {
-        let cached = self.cache_path(id);
-        if let Some(path) = &cached {
-            if path.exists() {
-                // SAFETY: the file was written by `Component::serialize` of an engine
-                // with the same compatibility hash (it is in the file name), in a
-                // directory only the host writes.
-                match unsafe { Component::deserialize_file(&self.engine, path) } {
-                    Ok(c) => return Ok(c),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled-code cache entry")
-                    }
-                }
-            }
+        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&self.engine, id)) {
+            return Ok(component);
         }
         check_is_component(bytes, source_name)?;
         let component = Component::new(&self.engine, bytes).map_err(|source| Error::Invalid {
             source_name: source_name.to_string(),
             source,
         })?;
-        if let Some(path) = cached {
-            if let Err(e) = write_cache(&component, &path) {
-                tracing::warn!(path = %path.display(), error = %e, "could not write compiled-code cache");
-            }
+        if let Some(cache) = &self.cache {
+            cache.put(id, &component);
         }
         Ok(component)
     }
 
     /// Whether compiled code for `id` is in the cache.
     pub fn is_cached(&self, id: &VersionId) -> bool {
-        self.cache_path(id).is_some_and(|p| p.exists())
-    }
-
-    fn cache_path(&self, id: &VersionId) -> Option<PathBuf> {
-        let compat = self.engine.precompile_compatibility_hash();
-        let mut h = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(&compat, &mut h);
-        let tag = std::hash::Hasher::finish(&h);
-        self.cache_dir
-            .as_ref()
-            .map(|d| d.join(format!("{}-{tag:016x}.cwasm", id.as_str())))
+        self.cache.as_ref().is_some_and(|c| c.contains(id))
     }
 }
 
@@ -169,11 +147,4 @@ fn check_is_component(bytes: &[u8], source_name: &str) -> Result<()> {
 /// Version/layer field: core modules are 01 00 00 00, components 0d 00 01 00.
 fn wasmparser_is_component(header: &[u8]) -> bool {
     header[2..4] == [1, 0]
-}
-
-fn write_cache(component: &Component, path: &Path) -> std::io::Result<()> {
-    let bytes = component.serialize().map_err(std::io::Error::other)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
 }

@@ -22,6 +22,7 @@
 mod kinds;
 pub mod bench;
 pub mod bindings;
+mod cache;
 mod calls;
 mod corpus;
 mod engine;

@@ -107,21 +107,39 @@ impl PluginStore {
     }
 
     /// Keep the component bytes; written to a temporary name first so a crash never
-    /// leaves a partial blob under its id.
+    /// leaves a partial blob under its id. A blob already there is kept if it is intact
+    /// and replaced if not.
     pub fn put_blob(&self, id: &VersionId, bytes: &[u8]) -> Result<()> {
-        let path = self.blob_path(id);
-        if path.exists() {
+        if self.blob(id).is_ok() {
             return Ok(());
         }
+        let path = self.blob_path(id);
         let tmp = path.with_extension("part");
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|source| Error::Io { path, source })
     }
 
+    /// The bytes of a stored version, checked against its id: a blob whose bytes
+    /// changed on disk is refused, never loaded under the id it no longer has.
     pub fn blob(&self, id: &VersionId) -> Result<Vec<u8>> {
         let path = self.blob_path(id);
-        std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let found = VersionId::of(&bytes);
+        if found != *id {
+            return Err(Error::Corrupt {
+                path,
+                reason: format!(
+                    "the component it holds has sha256 {}, which does not match its id {}",
+                    found.as_str(),
+                    id.as_str()
+                ),
+            });
+        }
+        Ok(bytes)
     }
 
     /// Resolve a unique id prefix (at least 6 digits) of a stored version.
