@@ -4,6 +4,8 @@
 //! <data>/plugins/           plugin store (blobs, compiled-code cache, plugins.db)
 //! <data>/plugins/incoming/  watched: a component dropped here is loaded and swapped in
 //! <data>/admin.token        bearer token of the admin API (created on first serve)
+//! <data>/dashboard.db       build results, logs, building markers (sqlite, WAL)
+//! <data>/builder-master.key the dashboard's master key; builder keys derive from it
 //! <data>/maintner/          maintnerd: log/ (mutation log segments), gerrit/, git/ mirrors
 //! ```
 

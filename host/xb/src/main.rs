@@ -47,6 +47,9 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Build results in the data directory: retry a build, list results, builder keys.
+    #[command(subcommand)]
+    Dashboard(dashboard::cli::DashboardCommand),
     /// Manage plugins in the data directory.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -93,6 +96,10 @@ fn main() -> Result<()> {
         }
         Command::Bench(BenchCommand::CorpusLoad { logdir }) => {
             print!("{}", maintner::bench::corpus_load(&logdir)?);
+            Ok(())
+        }
+        Command::Dashboard(cmd) => {
+            print!("{}", dashboard::cli::run(cmd, data.path())?);
             Ok(())
         }
         Command::Plugin(cmd) => {

@@ -4,12 +4,16 @@
 //! - `GET /healthz`, `GET /metrics` (Prometheus text);
 //! - maintnerd: `GET /maintner/logs` (the log, for followers), `GET /maintner/trywork`,
 //!   `POST /maintner/webhook/github`;
+//! - the dashboard (crate `dashboard`): Go's machine API `POST /result`, `GET /log/{hash}`,
+//!   `POST /clear-results`, `POST /building`, `GET /commit`, `GET /packages` (builder
+//!   keys from `<data>/builder-master.key`), and `GET /api/results`, `GET /api/building`;
 //! - `GET /plugins` — what serves, as JSON; `GET /builders` — every builder of every
 //!   serving builders plugin, as JSON;
 //! - admin API, `Authorization: Bearer <data>/admin.token`:
 //!   `POST /admin/plugins` (body: a component; `?swap=true` makes it serve),
 //!   `POST /admin/plugins/{name}/swap?version=ID`, `POST /admin/plugins/{name}/rollback`.
 
+use crate::dashboard::{PluginBuilders, StoreResults};
 use crate::data::DataDir;
 use crate::plugins::load_bundled;
 use anyhow::{Context, Result};
@@ -47,6 +51,7 @@ pub struct AppState {
 pub struct Host {
     pub state: Arc<AppState>,
     pub maintner: maintnerd::Maintnerd,
+    pub dashboard: Arc<dashboard::Dashboard>,
     watcher: tokio::task::JoinHandle<()>,
 }
 
@@ -69,9 +74,10 @@ impl Host {
         }
         let mut maintner = open_maintner(data, cfg).await?;
         maintner.start_pollers();
+        let dashboard = open_dashboard(data, &registry, maintner.corpus()).await?;
         registry.runtime().set_host_data(runtime::HostData {
             corpus: Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
-            ..Default::default()
+            results: Arc::new(StoreResults(dashboard.store.clone())),
         });
         std::fs::create_dir_all(data.incoming())?;
         let watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
@@ -82,12 +88,15 @@ impl Host {
         Ok(Host {
             state,
             maintner,
+            dashboard,
             watcher,
         })
     }
 
     pub fn router(&self) -> Router {
-        router(self.state.clone()).merge(self.maintner.router())
+        router(self.state.clone())
+            .merge(self.maintner.router())
+            .merge(self.dashboard.router())
     }
 
     pub fn shutdown(mut self) {
@@ -129,6 +138,20 @@ async fn open_maintner(data: &DataDir, cfg: &ServeConfig) -> Result<maintnerd::M
         .unwrap_or_default();
     tracing::info!("corpus loaded: {}", stats.trim().replace('\n', "; "));
     Ok(svc)
+}
+
+/// The results store and its master key in the data directory; the builders it knows
+/// are the serving builders plugins'.
+async fn open_dashboard(
+    data: &DataDir,
+    registry: &Arc<Registry>,
+    corpus: maintnerd::SharedCorpus,
+) -> Result<Arc<dashboard::Dashboard>> {
+    let dir = data.path().to_path_buf();
+    let builders = Arc::new(PluginBuilders(registry.clone()));
+    let d = tokio::task::spawn_blocking(move || dashboard::Dashboard::open(&dir, builders, corpus))
+        .await??;
+    Ok(Arc::new(d))
 }
 
 /// Follow the CLI's swaps and take components dropped into the watched directory.

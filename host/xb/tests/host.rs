@@ -3,35 +3,13 @@
 
 mod common;
 
-use common::{get_json, get_text};
-use std::time::Duration;
+use common::{get_json, get_text, start_host, RECORDED};
 use xb::data::DataDir;
-use xb::plugins::BUNDLED_DIR;
-use xb::serve::{Host, ServeConfig};
-
-const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
-
-async fn start(dir: &std::path::Path) -> (Host, String) {
-    let data = DataDir::new(dir).unwrap();
-    let cfg = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        bundled: BUNDLED_DIR.into(),
-        seed_corpus: Some(RECORDED.into()),
-        maintner: Default::default(),
-        watch_interval: Duration::from_millis(50),
-    };
-    let host = Host::start(&data, &cfg).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = host.router();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (host, url)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_recorded_corpus_try_work_and_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (host, url) = start(dir.path()).await;
+    let (host, url) = start_host(dir.path()).await;
     let body = get_text(&format!("{url}/maintner/trywork")).await;
     let trywork: serde_json::Value = serde_json::from_str(&body).unwrap();
     let waiting = trywork["waiting"].as_array().unwrap();
@@ -48,7 +26,7 @@ async fn serves_the_recorded_corpus_try_work_and_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_read_the_corpus_the_host_loaded() {
     let dir = tempfile::tempdir().unwrap();
-    let (host, _) = start(dir.path()).await;
+    let (host, _) = start_host(dir.path()).await;
     let reg = host.state.registry.clone();
     let corpus = runtime::MaintnerCorpus(host.maintner.corpus());
     assert_eq!(
@@ -72,7 +50,7 @@ async fn plugins_read_the_corpus_the_host_loaded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_start_keeps_its_own_log_instead_of_reseeding() {
     let dir = tempfile::tempdir().unwrap();
-    let (host, _) = start(dir.path()).await;
+    let (host, _) = start_host(dir.path()).await;
     host.shutdown();
     let data = DataDir::new(dir.path()).unwrap();
     assert_eq!(

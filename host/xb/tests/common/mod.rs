@@ -14,3 +14,25 @@ pub async fn get_json(url: &str) -> serde_json::Value {
     let body = get_text(url).await;
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
 }
+
+/// The recorded corpus committed with the sources.
+pub const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
+
+/// The whole host as `xb serve` starts it on `dir` (seeded with the recorded corpus),
+/// listening on loopback; returns it and its URL.
+pub async fn start_host(dir: &std::path::Path) -> (xb::serve::Host, String) {
+    let data = xb::data::DataDir::new(dir).unwrap();
+    let cfg = xb::serve::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        bundled: xb::plugins::BUNDLED_DIR.into(),
+        seed_corpus: Some(RECORDED.into()),
+        maintner: Default::default(),
+        watch_interval: std::time::Duration::from_millis(50),
+    };
+    let host = xb::serve::Host::start(&data, &cfg).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = host.router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (host, url)
+}
