@@ -129,7 +129,7 @@ async fn result(
 }
 
 async fn post_result(
-    d: &Arc<Dashboard>,
+    d: &Dashboard,
     method: &Method,
     form: &Form,
     body: Result<Bytes, BytesRejection>,
@@ -299,8 +299,9 @@ async fn post_clear_results(d: &Dashboard, method: &Method, form: &Form) -> Answ
         .map(str::to_string)
         .collect();
     if commits.is_empty() {
-        let corpus = d.corpus.read().map_err(|_| "the corpus is unavailable")?;
-        commits = last_go_commits(&corpus, COMMITS_PER_PAGE);
+        commits = d
+            .read_corpus(|c| last_go_commits(c, COMMITS_PER_PAGE))
+            .await?;
     }
     let n = d
         .store
@@ -348,8 +349,10 @@ async fn post_building(d: &Dashboard, method: &Method, form: &Form) -> Answer<Bu
     } else if go_hash.is_empty() {
         "go".to_string()
     } else {
-        let corpus = d.corpus.read().map_err(|_| "the corpus is unavailable")?;
-        repo_of_commit(&corpus, hash).unwrap_or_default()
+        let hash = hash.to_string();
+        d.read_corpus(move |c| repo_of_commit(c, &hash))
+            .await?
+            .unwrap_or_default()
     };
     let marker = Building {
         builder: builder.into(),
@@ -371,11 +374,10 @@ async fn post_building(d: &Dashboard, method: &Method, form: &Form) -> Answer<Bu
 // ---- GET /commit ----
 
 async fn commit(State(d): D, method: Method, RawQuery(q): RawQuery) -> Response {
-    let form = Form::new(q);
-    respond(get_commit(&d, &method, &form))
+    respond(get_commit(&d, &method, &Form::new(q)).await)
 }
 
-fn get_commit(d: &Dashboard, method: &Method, form: &Form) -> Answer<crate::corpus::Commit> {
+async fn get_commit(d: &Dashboard, method: &Method, form: &Form) -> Answer<crate::corpus::Commit> {
     if method == Method::POST {
         authorize(d, method, form)?;
         if !d.key.is_master(form.get("key")) {
@@ -388,9 +390,12 @@ fn get_commit(d: &Dashboard, method: &Method, form: &Form) -> Answer<crate::corp
     }
     // The watcher depends on this exact text.
     const NOT_FOUND: &str = "Commit not found";
-    let repo = repo_of_package_path(form.get("packagePath")).ok_or(NOT_FOUND)?;
-    let corpus = d.corpus.read().map_err(|_| "the corpus is unavailable")?;
-    find_commit(&corpus, repo, form.get("hash"))
+    let repo = repo_of_package_path(form.get("packagePath"))
+        .ok_or(NOT_FOUND)?
+        .to_string();
+    let hash = form.get("hash").to_string();
+    d.read_corpus(move |c| find_commit(c, &repo, &hash))
+        .await?
         .map(Some)
         .ok_or_else(|| NOT_FOUND.to_string())
 }
@@ -398,11 +403,10 @@ fn get_commit(d: &Dashboard, method: &Method, form: &Form) -> Answer<crate::corp
 // ---- GET /packages ----
 
 async fn packages(State(d): D, method: Method, RawQuery(q): RawQuery) -> Response {
-    let form = Form::new(q);
-    respond(list_packages(&d, &method, &form))
+    respond(list_packages(&d, &method, &Form::new(q)).await)
 }
 
-fn list_packages(
+async fn list_packages(
     d: &Dashboard,
     method: &Method,
     form: &Form,
@@ -410,8 +414,7 @@ fn list_packages(
     authorize(d, method, form)?;
     match form.get("kind") {
         "subrepo" => {
-            let corpus = d.corpus.read().map_err(|_| "the corpus is unavailable")?;
-            let list = subrepos(&corpus);
+            let list = d.read_corpus(subrepos).await?;
             // Go answers an empty list as null.
             Ok((!list.is_empty()).then_some(list))
         }

@@ -2,7 +2,7 @@
 //! and the corpus, behind one axum [`Router`] the host merges at its root.
 
 use crate::corpus::SharedCorpus;
-use crate::error::Result;
+
 use crate::key::{key_path, MasterKey};
 use crate::store::{db_path, Store};
 use crate::{machine, tools};
@@ -36,7 +36,7 @@ impl Dashboard {
         data_dir: &Path,
         builders: Arc<dyn Builders>,
         corpus: SharedCorpus,
-    ) -> Result<Dashboard> {
+    ) -> crate::Result<Dashboard> {
         Ok(Dashboard {
             store: Store::open(&db_path(data_dir))?,
             key: MasterKey::load_or_create(&key_path(data_dir))?,
@@ -49,6 +49,21 @@ impl Dashboard {
     /// `/commit`, `/packages`) and the JSON for tools (`/api/results`, `/api/building`).
     pub fn router(self: &Arc<Self>) -> Router {
         machine::router(self.clone()).merge(tools::router(self.clone()))
+    }
+
+    /// Runs a corpus query on a blocking thread: walks of commit history take time.
+    pub(crate) async fn read_corpus<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&maintner::Corpus) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let corpus = self.corpus.clone();
+        tokio::task::spawn_blocking(move || {
+            // Writers apply whole batches; a panic in one leaves what it applied readable.
+            let c = corpus.read().unwrap_or_else(|e| e.into_inner());
+            f(&c)
+        })
+        .await
+        .map_err(|e| format!("a corpus query failed: {e}"))
     }
 
     /// Whether a builder is known; asks on a blocking thread, since the host may have
