@@ -24,16 +24,21 @@ pub(crate) struct CodeCache {
     dir: PathBuf,
     /// Distinguishes engines whose compiled code is not interchangeable.
     tag: u64,
+    /// Take entries, never write or delete them.
+    read_only: bool,
 }
 
 impl CodeCache {
-    pub(crate) fn new(dir: PathBuf, engine: &Engine) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+    pub(crate) fn new(dir: PathBuf, engine: &Engine, read_only: bool) -> std::io::Result<Self> {
+        if !read_only {
+            std::fs::create_dir_all(&dir)?;
+        }
         let mut h = std::hash::DefaultHasher::new();
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
         Ok(CodeCache {
             dir,
             tag: std::hash::Hasher::finish(&h),
+            read_only,
         })
     }
 
@@ -77,6 +82,9 @@ impl CodeCache {
     /// Keep the compiled code of `id`. Written under a temporary name and renamed, so
     /// a reader sees the old entry or the whole new one.
     pub(crate) fn put(&self, id: &VersionId, component: &Component) {
+        if self.read_only {
+            return;
+        }
         let path = self.path(id);
         if let Err(e) = write(&path, component) {
             tracing::warn!(path = %path.display(), error = %e, "could not write compiled code");

@@ -42,7 +42,11 @@ pub struct PluginEngine {
 }
 
 impl PluginEngine {
-    pub fn new(pool: &PoolSizes, cache_dir: Option<PathBuf>) -> Result<Self> {
+    pub fn new(
+        pool: &PoolSizes,
+        cache_dir: Option<PathBuf>,
+        cache_read_only: bool,
+    ) -> Result<Self> {
         let mut limits = PoolingAllocationConfig::new();
         limits
             .total_component_instances(pool.instances)
@@ -70,7 +74,7 @@ impl PluginEngine {
         let engine = Engine::new(&config).map_err(Error::Engine)?;
         let cache = cache_dir
             .map(|dir| {
-                CodeCache::new(dir.clone(), &engine)
+                CodeCache::new(dir.clone(), &engine, cache_read_only)
                     .map_err(|source| Error::Io { path: dir, source })
             })
             .transpose()?;

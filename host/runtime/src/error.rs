@@ -153,6 +153,9 @@ pub enum Error {
     #[error("there is no plugin store (an in-memory registry)")]
     NoStore,
 
+    #[error("plugin store {} is open for reading only", .0.display())]
+    ReadOnly(PathBuf),
+
     #[error("plugin store {}", path.display())]
     Io {
         path: PathBuf,

@@ -50,4 +50,4 @@ pub use kinds::Kind;
 pub use plugin::{Description, PluginVersion, VersionStats};
 pub use registry::{Loaded, Registry, SlotInfo, INCOMING_SETTLE};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};
-pub use store::{Event, PluginStore, SlotRow, HISTORY};
+pub use store::{Event, PluginStore, ServingBuilders, SlotRow, HISTORY};

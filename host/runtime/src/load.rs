@@ -49,8 +49,8 @@ fn load_as(
             reason: format!("describe gave an unusable name {:?}", description.name),
         });
     }
-    let version = PluginVersion::new(id.clone(), description, size, pre);
-    crate::selfcheck::run(rt, &version).map_err(|e| Error::SelfCheck {
+    let mut version = PluginVersion::new(id.clone(), description, size, pre);
+    version.builders = crate::selfcheck::run(rt, &version).map_err(|e| Error::SelfCheck {
         id: id.clone(),
         source: Box::new(e),
     })?;

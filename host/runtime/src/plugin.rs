@@ -120,6 +120,9 @@ pub struct PluginVersion {
     pub description: Description,
     pub size: usize,
     pub stats: VersionStats,
+    /// The builders it defines (a builders plugin): no two serving plugins may define
+    /// the same builder.
+    pub builders: Vec<String>,
     pub(crate) pre: KindPre,
     /// "name@version", for log lines.
     pub(crate) label: Arc<str>,
@@ -133,6 +136,7 @@ impl PluginVersion {
             description,
             size,
             stats: VersionStats::default(),
+            builders: vec![],
             pre,
         }
     }

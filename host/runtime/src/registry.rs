@@ -11,7 +11,7 @@ use crate::id::VersionId;
 use crate::kinds::Kind;
 use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
-use crate::store::{PluginStore, SlotRow};
+use crate::store::{PluginStore, ServingBuilders, SlotRow};
 use crate::sync::{lock, read, write};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -34,8 +34,13 @@ pub struct SlotInfo {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub version: Arc<PluginVersion>,
-    /// It serves now: nothing served under its name before.
+    /// It serves now: its name was new.
     pub serving: bool,
+}
+
+/// The slot a change left serving.
+fn serving(name: &str, slot: Option<SlotInfo>) -> Result<SlotInfo> {
+    slot.ok_or_else(|| Error::UnknownPlugin(name.to_string()))
 }
 
 #[derive(Default)]
@@ -55,6 +60,8 @@ pub struct Registry {
     rt: Arc<Runtime>,
     store: Option<PluginStore>,
     inner: RwLock<Inner>,
+    /// The slots, when there is no store to be their authority.
+    memory: Mutex<BTreeMap<String, SlotRow>>,
     /// Last `data_version` seen, to notice other processes' commits.
     seen: Mutex<i64>,
     pub counters: RegistryCounters,
@@ -67,24 +74,33 @@ impl Registry {
             rt,
             store: None,
             inner: RwLock::default(),
+            memory: Mutex::default(),
             seen: Mutex::new(0),
             counters: Default::default(),
         }
     }
 
-    /// A registry backed by the plugin store; restores what served before.
+    /// A registry backed by the plugin store; restores what served before. Over a store
+    /// opened read-only, nothing is written (the CLI's reading commands).
     pub fn open(rt: Arc<Runtime>, store: PluginStore) -> Result<Self> {
         let seen = store.data_version()?;
         let reg = Registry {
             rt,
             store: Some(store),
             inner: RwLock::default(),
+            memory: Mutex::default(),
             seen: Mutex::new(seen),
             counters: Default::default(),
         };
-        for row in reg.store()?.slots()? {
-            if let Err(e) = reg.apply(row.clone()) {
-                tracing::error!(plugin = %row.name, error = %e, "could not restore the serving version");
+        let store = reg.store()?;
+        for row in store.slots()? {
+            match reg.apply(row.clone()) {
+                // Versions stored before the store recorded builder names get them now.
+                Ok(Some(slot)) if !store.is_read_only() => store.record_version(&slot.serving)?,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(plugin = %row.name, error = %e, "could not restore the serving version")
+                }
             }
         }
         Ok(reg)
@@ -102,28 +118,33 @@ impl Registry {
         self.store.as_ref().ok_or(Error::NoStore)
     }
 
-    /// Validate a component and keep it. It serves at once only if nothing serves
-    /// under its name; otherwise `swap` makes it serve. A component that fails
-    /// validation is not kept and never touches what serves.
+    /// Validate a component and keep it, without making it serve. A component that
+    /// fails validation is not kept.
+    pub fn add(&self, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
+        let version = self.validate(bytes, source_name).inspect_err(|_| {
+            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        })?;
+        if let Some(store) = &self.store {
+            store.put_blob(&version.id, bytes)?;
+            store.record_version(&version)?;
+        }
+        Ok(version)
+    }
+
+    /// Validate a component and keep it. It serves at once only if its name was never
+    /// used (a removed name stays removed); otherwise `swap` makes it serve.
     pub fn load(&self, bytes: &[u8], source_name: &str) -> Result<Loaded> {
-        let version = match self.validate(bytes, source_name) {
-            Ok(v) => v,
-            Err(e) => {
-                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                return Err(e);
-            }
-        };
-        let name = version.name().to_string();
+        let version = self.add(bytes, source_name)?;
         let mut serving = false;
-        self.transition(&name, |old| match old {
+        self.transition(version.name(), |old| match old {
             Some(row) => Ok((row, "keep")),
             None => {
                 serving = true;
                 Ok((
                     SlotRow {
-                        name: name.clone(),
+                        name: version.name().to_string(),
                         kind: version.kind(),
-                        serving: version.id.clone(),
+                        serving: Some(version.id.clone()),
                         history: vec![],
                     },
                     "load",
@@ -133,16 +154,13 @@ impl Registry {
         Ok(Loaded { version, serving })
     }
 
+    /// A loaded version of these bytes, or the bytes loaded now.
     fn validate(&self, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
         let id = VersionId::of(bytes);
         if let Some(v) = read(&self.inner).versions.get(&id) {
             return Ok(v.clone());
         }
         let version = crate::load::load(&self.rt, bytes, source_name)?;
-        if let Some(store) = &self.store {
-            store.put_blob(&version.id, bytes)?;
-            store.record_version(&version)?;
-        }
         write(&self.inner)
             .versions
             .insert(version.id.clone(), version.clone());
@@ -168,17 +186,17 @@ impl Registry {
                         found: version.kind(),
                     });
                 }
-                if old.serving == *id {
+                if old.serving.as_ref() == Some(id) {
                     return Ok((old, "swap"));
                 }
                 history = old.history;
-                history.push(old.serving);
+                history.extend(old.serving);
             }
             Ok((
                 SlotRow {
                     name: name.to_string(),
                     kind: version.kind(),
-                    serving: id.clone(),
+                    serving: Some(id.clone()),
                     history,
                 },
                 "swap",
@@ -186,79 +204,128 @@ impl Registry {
         })?;
         self.counters.swaps.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = name, to = %id, "swapped");
-        Ok(slot)
+        serving(name, slot)
     }
 
-    /// Load a component and make it serve under its name.
+    /// Load a component and make it serve under its name. If it cannot serve, it is
+    /// kept but nothing changes.
     pub fn load_and_swap(&self, bytes: &[u8], source_name: &str) -> Result<SlotInfo> {
-        let loaded = self.load(bytes, source_name)?;
-        self.swap(&loaded.version.description.name, &loaded.version.id)
+        let version = self.add(bytes, source_name)?;
+        self.swap(version.name(), &version.id)
     }
 
-    /// Serve the version that served before the current one.
+    /// Serve the version that served before the current one (or, after a removal, the
+    /// one removed).
     pub fn rollback(&self, name: &str) -> Result<SlotInfo> {
         let slot = self.transition(name, |old| {
             let mut row = old.ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
-            row.serving = row
-                .history
-                .pop()
-                .ok_or_else(|| Error::NothingToRollBack(name.to_string()))?;
+            row.serving = Some(
+                row.history
+                    .pop()
+                    .ok_or_else(|| Error::NothingToRollBack(name.to_string()))?,
+            );
             Ok((row, "rollback"))
         })?;
         self.counters.rollbacks.fetch_add(1, Ordering::Relaxed);
+        let slot = serving(name, slot)?;
         tracing::info!(plugin = name, to = %slot.serving.id, "rolled back");
         Ok(slot)
     }
 
+    /// Take a plugin out of service: nothing serves under its name until a swap or a
+    /// rollback. The version removed goes to the history; calls already running
+    /// finish on it. Returns it.
+    pub fn remove(&self, name: &str) -> Result<Arc<PluginVersion>> {
+        let unknown = || Error::UnknownPlugin(name.to_string());
+        let mut removed = None;
+        self.transition(name, |old| {
+            let mut row = old.ok_or_else(unknown)?;
+            let id = row.serving.take().ok_or_else(unknown)?;
+            row.history.push(id.clone());
+            removed = Some(id);
+            Ok((row, "remove"))
+        })?;
+        let removed = self.version(&removed.ok_or_else(unknown)?)?;
+        tracing::info!(plugin = name, id = %removed.id, "removed");
+        Ok(removed)
+    }
+
     /// Change a slot: through the store's transaction when there is one, so that the
-    /// database stays the authority; then make memory follow.
+    /// database stays the authority; then make memory follow. A change that makes a
+    /// builders plugin serve is refused if another serving plugin defines one of its
+    /// builders.
     fn transition(
         &self,
         name: &str,
         f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>,
-    ) -> Result<SlotInfo> {
-        let row = match &self.store {
-            Some(store) => store.update_slot(name, f)?,
-            None => {
-                // Without a store, memory is the authority; hold the write lock across
-                // read-modify-write.
-                let mut inner = write(&self.inner);
-                let old = inner.slots.get(name).map(|s| SlotRow {
-                    name: s.name.clone(),
-                    kind: s.kind,
-                    serving: s.serving.id.clone(),
-                    history: s.history.clone(),
-                });
-                let (row, _) = f(old)?;
-                let serving = inner
-                    .versions
-                    .get(&row.serving)
-                    .cloned()
-                    .ok_or_else(|| Error::UnknownVersion(row.serving.to_string()))?;
-                let slot = SlotInfo {
-                    name: row.name,
-                    kind: row.kind,
-                    serving,
-                    history: row.history,
-                };
-                inner.slots.insert(name.to_string(), slot.clone());
-                return Ok(slot);
+    ) -> Result<Option<SlotInfo>> {
+        let checked = |old: Option<SlotRow>, others: &ServingBuilders| {
+            let before = old.as_ref().and_then(|o| o.serving.clone());
+            let (row, action) = f(old)?;
+            match &row.serving {
+                Some(id) if before.as_ref() != Some(id) => self.check_builders(name, id, others)?,
+                _ => {}
             }
+            Ok((row, action))
         };
-        self.apply(row)
+        match &self.store {
+            Some(store) => {
+                let row = store.update_slot(name, checked)?;
+                self.apply(row)
+            }
+            None => {
+                // Without a store, memory is the authority; hold its lock across
+                // read-modify-write and until the row is applied.
+                let mut rows = lock(&self.memory);
+                let others = self.serving_builders(name);
+                let (row, _) = checked(rows.get(name).cloned(), &others)?;
+                rows.insert(name.to_string(), row.clone());
+                self.apply(row)
+            }
+        }
+    }
+
+    /// Refuse to serve `id` under `name` if another serving plugin defines one of
+    /// its builders.
+    fn check_builders(&self, name: &str, id: &VersionId, others: &ServingBuilders) -> Result<()> {
+        let version = self.version(id)?;
+        for builder in &version.builders {
+            if let Some((other, _)) = others.iter().find(|(_, b)| b.contains(builder)) {
+                return Err(Error::BuilderClash {
+                    builder: builder.clone(),
+                    plugin: name.to_string(),
+                    other: other.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The builders of every serving plugin but `name`, from memory.
+    fn serving_builders(&self, name: &str) -> ServingBuilders {
+        read(&self.inner)
+            .slots
+            .values()
+            .filter(|s| s.name != name && !s.serving.builders.is_empty())
+            .map(|s| (s.name.clone(), s.serving.builders.clone()))
+            .collect()
     }
 
     /// Make memory match a slot row, loading versions it names that are not loaded.
-    fn apply(&self, row: SlotRow) -> Result<SlotInfo> {
-        let serving = self.version(&row.serving)?;
+    /// Returns the slot if something serves in it.
+    fn apply(&self, row: SlotRow) -> Result<Option<SlotInfo>> {
+        let Some(id) = &row.serving else {
+            write(&self.inner).slots.remove(&row.name);
+            return Ok(None);
+        };
         let slot = SlotInfo {
+            serving: self.version(id)?,
             name: row.name.clone(),
             kind: row.kind,
-            serving,
             history: row.history,
         };
         write(&self.inner).slots.insert(row.name, slot.clone());
-        Ok(slot)
+        Ok(Some(slot))
     }
 
     /// A loaded version, or one in the store (compiled code comes from the cache).
@@ -275,7 +342,8 @@ impl Registry {
     }
 
     /// Follow slot changes committed by another process (the CLI). Returns the names
-    /// that changed.
+    /// that changed. A row that cannot be followed (its version fails to load) is
+    /// logged and the others are still followed.
     pub fn reconcile(&self) -> Result<Vec<String>> {
         let Some(store) = &self.store else {
             return Ok(vec![]);
@@ -290,15 +358,23 @@ impl Registry {
         }
         let mut changed = vec![];
         for row in store.slots()? {
-            let same = read(&self.inner)
-                .slots
-                .get(&row.name)
-                .is_some_and(|s| s.serving.id == row.serving && s.history == row.history);
-            if !same {
-                let name = row.name.clone();
-                self.apply(row)?;
-                tracing::info!(plugin = %name, "following a change made by another process");
-                changed.push(name);
+            let same = match (read(&self.inner).slots.get(&row.name), &row.serving) {
+                (Some(s), Some(id)) => s.serving.id == *id && s.history == row.history,
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let name = row.name.clone();
+            match self.apply(row) {
+                Ok(_) => {
+                    tracing::info!(plugin = %name, "following a change made by another process");
+                    changed.push(name);
+                }
+                Err(e) => {
+                    tracing::error!(plugin = %name, error = %e, "could not follow a change made by another process")
+                }
             }
         }
         Ok(changed)

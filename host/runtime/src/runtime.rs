@@ -58,6 +58,8 @@ pub struct RuntimeConfig {
     pub pool: PoolSizes,
     /// Where compiled code is cached; none disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Use the cache but never write it (the CLI's reading commands).
+    pub cache_read_only: bool,
     pub defaults: CallOptions,
 }
 
@@ -73,7 +75,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Self> {
-        let engine = PluginEngine::new(&config.pool, config.cache_dir.clone())?;
+        let engine = PluginEngine::new(&config.pool, config.cache_dir, config.cache_read_only)?;
         let linkers = Kind::ALL
             .iter()
             .map(|&k| Ok((k, linker(engine.engine(), k).map_err(Error::Engine)?)))

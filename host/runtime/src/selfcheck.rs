@@ -9,18 +9,19 @@ use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
 use std::collections::HashSet;
 
-pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<()> {
+/// Check `v`; for a builders plugin, return the builders it defines.
+pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<Vec<String>> {
     match v.kind() {
-        Kind::Builders => builders(rt, v),
+        Kind::Builders => return builders(rt, v),
         Kind::Scheduler => {
             let ids = with(rt, v, |p| p.schedule(&[], &[]))?;
             ensure(rt, v, ids.is_empty(), || {
                 "scheduled work from an empty queue".into()
-            })
+            })?;
         }
         Kind::Gopherbot => {
             let rules = with(rt, v, |p| p.rules())?;
-            unique(rt, v, rules.iter().map(|r| r.name.as_str()), "rule")
+            unique(rt, v, rules.iter().map(|r| r.name.as_str()), "rule")?;
         }
         Kind::Dashboard | Kind::Devapp => {
             let req = Request {
@@ -31,12 +32,13 @@ pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<()> {
             let resp = with(rt, v, |p| p.render(&req))?;
             ensure(rt, v, (100..600).contains(&resp.status), || {
                 format!("rendered status {}", resp.status)
-            })
+            })?;
         }
     }
+    Ok(vec![])
 }
 
-fn builders(rt: &Runtime, v: &PluginVersion) -> Result<()> {
+fn builders(rt: &Runtime, v: &PluginVersion) -> Result<Vec<String>> {
     let hosts = with(rt, v, |p| p.host_types())?;
     let builders = with(rt, v, |p| p.builders())?;
     unique(rt, v, hosts.iter().map(|h| h.name.as_str()), "host type")?;
@@ -61,7 +63,7 @@ fn builders(rt: &Runtime, v: &PluginVersion) -> Result<()> {
             format!("builder {} lists known issue 0", b.name)
         })?;
     }
-    Ok(())
+    Ok(builders.into_iter().map(|b| b.name).collect())
 }
 
 fn with<T>(rt: &Runtime, v: &PluginVersion, f: impl FnOnce(&Plugin) -> Result<T>) -> Result<T> {

@@ -1,9 +1,9 @@
 //! The plugin store in the data directory: components by content id, which version
-//! serves under each name with its history, and a log of every swap and rollback.
+//! serves under each name with its history, and a log of every change of a slot.
 //!
 //! ```text
 //! <dir>/blobs/<sha256>.wasm   components, as loaded
-//! <dir>/cache/                compiled code (see engine.rs)
+//! <dir>/cache/                compiled code (see cache.rs)
 //! <dir>/plugins.db            sqlite (WAL): versions, slots, events
 //! ```
 //!
@@ -15,69 +15,170 @@ use crate::id::VersionId;
 use crate::kinds::Kind;
 use crate::plugin::PluginVersion;
 use crate::sync::lock;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// How many earlier versions a slot remembers for rollback.
 pub const HISTORY: usize = 16;
 
-/// What serves under a name, and what served before (oldest first).
+/// What serves under a name (nothing once removed), and what served before (oldest
+/// first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotRow {
     pub name: String,
     pub kind: Kind,
-    pub serving: VersionId,
+    pub serving: Option<VersionId>,
     pub history: Vec<VersionId>,
 }
 
-/// One recorded change of a slot.
+/// One recorded change of a slot: `from` what served before, `to` what serves after
+/// (none after a removal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub at: i64,
     pub name: String,
     pub action: String,
     pub from: Option<VersionId>,
-    pub to: VersionId,
+    pub to: Option<VersionId>,
 }
+
+/// The builders each other serving plugin defines, by plugin name, as a slot change
+/// sees them (inside its transaction).
+pub type ServingBuilders = Vec<(String, Vec<String>)>;
 
 pub struct PluginStore {
     dir: PathBuf,
     db: Mutex<Connection>,
+    read_only: bool,
 }
 
+/// The schema, version 1. Version 0 had a slot always serving, no builder names.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS versions (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+        version TEXT NOT NULL, summary TEXT NOT NULL, size INTEGER NOT NULL,
+        added_at INTEGER NOT NULL,
+        -- builder names it defines, one a line; NULL when not yet recorded
+        builders TEXT);
+    CREATE TABLE IF NOT EXISTS slots (
+        name TEXT PRIMARY KEY, kind TEXT NOT NULL,
+        -- NULL once removed
+        serving TEXT,
+        history TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL,
+        action TEXT NOT NULL, from_id TEXT, to_id TEXT);
+    PRAGMA user_version = 1;";
+
+/// From version 0: slots may serve nothing and events lead to nothing (a removal),
+/// and versions record the builders they define.
+const MIGRATE_0_TO_1: &str = "
+    ALTER TABLE versions ADD COLUMN builders TEXT;
+    ALTER TABLE slots RENAME TO slots_0;
+    ALTER TABLE events RENAME TO events_0;";
+
+const COPY_0_TO_1: &str = "
+    INSERT INTO slots SELECT name, kind, serving, history FROM slots_0;
+    INSERT INTO events SELECT seq, at, name, action, from_id, to_id FROM events_0;
+    DROP TABLE slots_0;
+    DROP TABLE events_0;";
+
 impl PluginStore {
+    /// Open the store in `dir`, creating it (or bringing an older one up to date).
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir.join("blobs")).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
-        let db_err = |source| Error::Db {
-            path: dir.join("plugins.db"),
-            source,
-        };
-        let db = Connection::open(dir.join("plugins.db")).map_err(db_err)?;
+        let db_err = db_error(dir);
+        let mut db = Connection::open(dir.join("plugins.db")).map_err(db_err)?;
         db.pragma_update(None, "journal_mode", "wal")
             .map_err(db_err)?;
         db.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db_err)?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS versions (
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
-                version TEXT NOT NULL, summary TEXT NOT NULL, size INTEGER NOT NULL,
-                added_at INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS slots (
-                name TEXT PRIMARY KEY, kind TEXT NOT NULL, serving TEXT NOT NULL,
-                history TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS events (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL,
-                action TEXT NOT NULL, from_id TEXT, to_id TEXT NOT NULL);",
-        )
-        .map_err(db_err)?;
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let schema: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db_err)?;
+        let old_tables: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'slots'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        match (schema, old_tables) {
+            (1, _) => {}
+            (0, true) => tx
+                .execute_batch(MIGRATE_0_TO_1)
+                .and_then(|_| tx.execute_batch(SCHEMA))
+                .and_then(|_| tx.execute_batch(COPY_0_TO_1))
+                .map_err(db_err)?,
+            (0, false) => tx.execute_batch(SCHEMA).map_err(db_err)?,
+            (newer, _) => {
+                return Err(Error::Corrupt {
+                    path: dir.join("plugins.db"),
+                    reason: format!(
+                        "schema version {newer} is newer than this host's (1); \
+                         it was written by a newer xb"
+                    ),
+                })
+            }
+        }
+        tx.commit().map_err(db_err)?;
         Ok(PluginStore {
             dir: dir.to_path_buf(),
             db: Mutex::new(db),
+            read_only: false,
         })
+    }
+
+    /// Open an existing store to read it only: nothing in `dir` is created or changed.
+    /// For the CLI's reading commands. When no other connection is open (no `-wal`
+    /// file), the database is opened immutable, so sqlite leaves no `-wal` or `-shm`
+    /// file behind; when a host is running, it shares the host's.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        let db_err = db_error(dir);
+        let path = dir.join("plugins.db");
+        let idle = !dir.join("plugins.db-wal").exists();
+        let uri = format!(
+            "file:{}?mode=ro{}",
+            uri_path(&path),
+            if idle { "&immutable=1" } else { "" }
+        );
+        let db = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_err)?;
+        db.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_err)?;
+        let schema: i64 = db
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(db_err)?;
+        if schema != 1 {
+            return Err(Error::Corrupt {
+                path,
+                reason: format!(
+                    "schema version {schema}, this host reads 1 (open it once for writing \
+                     to bring it up to date)"
+                ),
+            });
+        }
+        Ok(PluginStore {
+            dir: dir.to_path_buf(),
+            db: Mutex::new(db),
+            read_only: true,
+        })
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn dir(&self) -> &Path {
@@ -93,6 +194,13 @@ impl PluginStore {
             path: self.dir.join("plugins.db"),
             source,
         }
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly(self.dir.clone()));
+        }
+        Ok(())
     }
 
     fn corrupt(&self, reason: String) -> Error {
@@ -113,6 +221,7 @@ impl PluginStore {
         if self.blob(id).is_ok() {
             return Ok(());
         }
+        self.writable()?;
         let path = self.blob_path(id);
         let tmp = path.with_extension("part");
         std::fs::write(&tmp, bytes)
@@ -161,11 +270,14 @@ impl PluginStore {
         })
     }
 
+    /// Record a version (and the builders it defines, where they were not recorded).
     pub fn record_version(&self, v: &PluginVersion) -> Result<()> {
+        self.writable()?;
         lock(&self.db)
             .execute(
-                "INSERT OR IGNORE INTO versions (id, name, kind, version, summary, size, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO versions (id, name, kind, version, summary, size, added_at, builders)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(id) DO UPDATE SET builders = ?8 WHERE builders IS NULL",
                 params![
                     v.id.as_str(),
                     v.description.name,
@@ -173,7 +285,8 @@ impl PluginStore {
                     v.description.version,
                     v.description.summary,
                     v.size as i64,
-                    now()
+                    now(),
+                    v.builders.join("\n"),
                 ],
             )
             .map_err(|e| self.db_err(e))?;
@@ -185,16 +298,22 @@ impl PluginStore {
         let mut stmt = db
             .prepare("SELECT name, kind, serving, history FROM slots ORDER BY name")
             .map_err(|e| self.db_err(e))?;
-        let rows: Vec<(String, String, String, String)> = stmt
+        let rows: Vec<(String, String, Option<String>, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.db_err(e))?;
         rows.into_iter()
-            .map(|(n, k, s, h)| self.slot_row(n, &k, &s, &h))
+            .map(|(n, k, s, h)| self.slot_row(n, &k, s.as_deref(), &h))
             .collect()
     }
 
-    fn slot_row(&self, name: String, kind: &str, serving: &str, history: &str) -> Result<SlotRow> {
+    fn slot_row(
+        &self,
+        name: String,
+        kind: &str,
+        serving: Option<&str>,
+        history: &str,
+    ) -> Result<SlotRow> {
         let id = |s: &str| {
             VersionId::parse(s)
                 .ok_or_else(|| self.corrupt(format!("slot {name}: bad version id {s:?}")))
@@ -202,7 +321,7 @@ impl PluginStore {
         Ok(SlotRow {
             kind: Kind::parse(kind)
                 .ok_or_else(|| self.corrupt(format!("slot {name}: unknown kind {kind:?}")))?,
-            serving: id(serving)?,
+            serving: serving.map(id).transpose()?,
             history: history
                 .split(',')
                 .filter(|s| !s.is_empty())
@@ -213,18 +332,20 @@ impl PluginStore {
     }
 
     /// Read-modify-write one slot in a transaction, so the CLI and a running host can
-    /// both change slots without losing either's change. `f` returns the new row and
-    /// the event to log, or an error that leaves the slot as it was.
+    /// both change slots without losing either's change. `f` gets the slot as it is and
+    /// the builders of every other serving plugin, and returns the new row and the
+    /// event to log, or an error that leaves the slot as it was.
     pub fn update_slot(
         &self,
         name: &str,
-        f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>,
+        f: impl FnOnce(Option<SlotRow>, &ServingBuilders) -> Result<(SlotRow, &'static str)>,
     ) -> Result<SlotRow> {
+        self.writable()?;
         let mut db = lock(&self.db);
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.db_err(e))?;
-        let old: Option<(String, String, String)> = tx
+        let old: Option<(String, Option<String>, String)> = tx
             .query_row(
                 "SELECT kind, serving, history FROM slots WHERE name = ?1",
                 [name],
@@ -233,10 +354,10 @@ impl PluginStore {
             .optional()
             .map_err(|e| self.db_err(e))?;
         let old = old
-            .map(|(k, s, h)| self.slot_row(name.to_string(), &k, &s, &h))
+            .map(|(k, s, h)| self.slot_row(name.to_string(), &k, s.as_deref(), &h))
             .transpose()?;
-        let from = old.as_ref().map(|o| o.serving.as_str().to_string());
-        let (mut new, action) = f(old.clone())?;
+        let others = self.serving_builders(&tx, name)?;
+        let (mut new, action) = f(old.clone(), &others)?;
         if old.as_ref() == Some(&new) {
             return Ok(new);
         }
@@ -244,24 +365,45 @@ impl PluginStore {
             new.history.drain(..new.history.len() - HISTORY);
         }
         let history: Vec<&str> = new.history.iter().map(VersionId::as_str).collect();
+        let serving = new.serving.as_ref().map(VersionId::as_str);
         tx.execute(
             "INSERT INTO slots (name, kind, serving, history) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO UPDATE SET kind = ?2, serving = ?3, history = ?4",
-            params![
-                name,
-                new.kind.as_str(),
-                new.serving.as_str(),
-                history.join(",")
-            ],
+            params![name, new.kind.as_str(), serving, history.join(",")],
         )
         .map_err(|e| self.db_err(e))?;
+        let from = old.and_then(|o| o.serving);
         tx.execute(
             "INSERT INTO events (at, name, action, from_id, to_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now(), name, action, from, new.serving.as_str()],
+            params![
+                now(),
+                name,
+                action,
+                from.as_ref().map(VersionId::as_str),
+                serving
+            ],
         )
         .map_err(|e| self.db_err(e))?;
         tx.commit().map_err(|e| self.db_err(e))?;
         Ok(new)
+    }
+
+    fn serving_builders(&self, tx: &rusqlite::Transaction, name: &str) -> Result<ServingBuilders> {
+        let mut stmt = tx
+            .prepare(
+                "SELECT slots.name, versions.builders FROM slots
+                 JOIN versions ON versions.id = slots.serving
+                 WHERE slots.name != ?1 AND versions.builders != ''",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.db_err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(n, b)| (n, b.lines().map(str::to_string).collect()))
+            .collect())
     }
 
     pub fn events(&self, name: &str) -> Result<Vec<Event>> {
@@ -271,24 +413,18 @@ impl PluginStore {
                 "SELECT at, name, action, from_id, to_id FROM events WHERE name = ?1 ORDER BY seq",
             )
             .map_err(|e| self.db_err(e))?;
-        let rows: Vec<(i64, String, String, Option<String>, String)> = stmt
-            .query_map([name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        let id = |s: Option<String>| s.as_deref().and_then(VersionId::parse);
+        stmt.query_map([name], |r| {
+            Ok(Event {
+                at: r.get(0)?,
+                name: r.get(1)?,
+                action: r.get(2)?,
+                from: id(r.get(3)?),
+                to: id(r.get(4)?),
             })
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.db_err(e))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(at, name, action, from, to)| {
-                Some(Event {
-                    at,
-                    name,
-                    action,
-                    from: from.as_deref().and_then(VersionId::parse),
-                    to: VersionId::parse(&to)?,
-                })
-            })
-            .collect())
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.db_err(e))
     }
 
     /// Changes whenever another connection commits (sqlite's `data_version`).
@@ -296,6 +432,21 @@ impl PluginStore {
         lock(&self.db)
             .pragma_query_value(None, "data_version", |r| r.get(0))
             .map_err(|e| self.db_err(e))
+    }
+}
+
+/// A path as the path of a `file:` URI: the characters that end or escape it encoded.
+fn uri_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23")
+}
+
+fn db_error(dir: &Path) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
+    move |source| Error::Db {
+        path: dir.join("plugins.db"),
+        source,
     }
 }
 

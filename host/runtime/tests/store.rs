@@ -135,3 +135,54 @@ fn metrics_count_calls_faults_and_swaps_per_version() {
     assert!(text.contains("xbuild_plugin_swaps_total 1"), "{text}");
     assert!(text.contains("# TYPE xbuild_plugin_calls_total counter"));
 }
+
+/// A store written before slots could be emptied (schema 0) opens, keeps what it held,
+/// and takes the changes that need the new schema.
+#[test]
+fn a_store_of_the_first_schema_is_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = builders_component("old", "1", "(i32.const 1)");
+    let id = runtime::VersionId::of(&v1);
+    std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
+    std::fs::write(
+        dir.path()
+            .join("blobs")
+            .join(format!("{}.wasm", id.as_str())),
+        &v1,
+    )
+    .unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("plugins.db")).unwrap();
+    db.execute_batch(&format!(
+        "PRAGMA journal_mode = wal;
+         CREATE TABLE versions (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+            version TEXT NOT NULL, summary TEXT NOT NULL, size INTEGER NOT NULL,
+            added_at INTEGER NOT NULL);
+         CREATE TABLE slots (
+            name TEXT PRIMARY KEY, kind TEXT NOT NULL, serving TEXT NOT NULL,
+            history TEXT NOT NULL);
+         CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, name TEXT NOT NULL,
+            action TEXT NOT NULL, from_id TEXT, to_id TEXT NOT NULL);
+         INSERT INTO versions VALUES ('{id}', 'old', 'builders', '1', '', {size}, 1);
+         INSERT INTO slots VALUES ('old', 'builders', '{id}', '');
+         INSERT INTO events (at, name, action, from_id, to_id) VALUES (1, 'old', 'load', NULL, '{id}');",
+        id = id.as_str(),
+        size = v1.len()
+    ))
+    .unwrap();
+    drop(db);
+
+    let reg = open(dir.path());
+    assert_eq!(reg.serving("old").unwrap().version.id, id);
+    reg.remove("old").unwrap();
+    let actions: Vec<_> = reg
+        .plugin_store()
+        .unwrap()
+        .events("old")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.to.is_some()))
+        .collect();
+    assert_eq!(actions, [("load".into(), true), ("remove".into(), false)]);
+}

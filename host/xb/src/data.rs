@@ -75,6 +75,24 @@ impl DataDir {
         Ok(Arc::new(Registry::open(Arc::new(rt), store)?))
     }
 
+    /// The registry over this directory's plugin store, to read only: nothing in the
+    /// data directory is created or changed. Empty when nothing was ever stored.
+    pub fn registry_read_only(&self) -> Result<Arc<Registry>> {
+        let dir = self.plugins();
+        if !dir.join("plugins.db").exists() {
+            return Ok(Arc::new(Registry::in_memory(Arc::new(Runtime::new(
+                RuntimeConfig::default(),
+            )?))));
+        }
+        let store = PluginStore::open_read_only(&dir)?;
+        let rt = Runtime::new(RuntimeConfig {
+            cache_dir: Some(store.cache_dir()),
+            cache_read_only: true,
+            ..Default::default()
+        })?;
+        Ok(Arc::new(Registry::open(Arc::new(rt), store)?))
+    }
+
     /// The admin API token, created (random, mode 0600) if missing.
     pub fn admin_token(&self) -> Result<String> {
         let path = self.0.join("admin.token");

@@ -103,8 +103,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Plugin(cmd) => {
-            let reg = data.registry()?;
-            print!("{}", xb::plugins::run(cmd, &reg)?);
+            print!("{}", xb::plugins::run(cmd, &data)?);
             Ok(())
         }
     }

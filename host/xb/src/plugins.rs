@@ -1,11 +1,15 @@
-//! `xb plugin load|swap|rollback|list|describe|history`: work on the data directory's
-//! plugin store. A running `xb serve` on the same directory follows the changes.
+//! `xb plugin load|swap|rollback|remove|list|describe|history`: work on the data
+//! directory's plugin store. A running `xb serve` on the same directory follows the
+//! changes. The reading commands (list, describe, history) open the store read-only
+//! and change nothing in the data directory.
 
+use crate::data::DataDir;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use runtime::{Handle, Kind, PoolKind, Registry};
+use runtime::{Handle, Kind, PoolKind, Registry, Runtime, RuntimeConfig};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The guest plugins built by `cargo xtask plugins`.
 pub const BUNDLED_DIR: &str = concat!(
@@ -20,21 +24,24 @@ pub enum PluginCommand {
     /// Make a version serve under its name: a stored version id (or unique prefix)
     /// or a component file.
     Swap { name: String, version: String },
-    /// Serve the version that served before the current one.
+    /// Serve the version that served before the current one (or the one removed).
     Rollback { name: String },
+    /// Take a plugin out of service; `rollback` serves it again.
+    Remove { name: String },
     /// What serves under each name.
     List,
-    /// What a plugin says about itself: a serving name, a version id or a file.
+    /// What a plugin says about itself: a serving name, a version id or a file. A
+    /// file is validated in memory, not stored.
     Describe { what: String },
-    /// Every load, swap and rollback of a name.
+    /// Every load, swap, rollback and removal of a name.
     History { name: String },
 }
 
-pub fn run(cmd: PluginCommand, reg: &Registry) -> Result<String> {
+pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
     match cmd {
         PluginCommand::Load { file } => {
             let bytes = read(&file)?;
-            let loaded = reg.load(&bytes, &file.display().to_string())?;
+            let loaded = data.registry()?.load(&bytes, &file.display().to_string())?;
             let v = &loaded.version;
             let state = if loaded.serving {
                 "serving"
@@ -50,39 +57,59 @@ pub fn run(cmd: PluginCommand, reg: &Registry) -> Result<String> {
             ))
         }
         PluginCommand::Swap { name, version } => {
+            let reg = data.registry()?;
             let path = Path::new(&version);
-            let slot = if path.exists() {
-                let loaded = reg.load(&read(path)?, &version)?;
-                if loaded.version.name() != name {
-                    bail!(
-                        "{version} is plugin {:?}, not {name:?}",
-                        loaded.version.name()
-                    );
+            let id = if path.exists() {
+                let stored = reg.add(&read(path)?, &version)?;
+                if stored.name() != name {
+                    bail!("{version} is plugin {:?}, not {name:?}", stored.name());
                 }
-                reg.swap(&name, &loaded.version.id)?
+                stored.id.clone()
             } else {
-                reg.swap(&name, &reg.resolve(&version)?)?
+                reg.resolve(&version)?
             };
+            let slot = reg.swap(&name, &id)?;
             Ok(format!(
                 "{name}: serving {} ({})\n",
                 slot.serving.description.version, slot.serving.id
             ))
         }
         PluginCommand::Rollback { name } => {
-            let slot = reg.rollback(&name)?;
+            let slot = data.registry()?.rollback(&name)?;
             Ok(format!(
                 "{name}: rolled back to {} ({})\n",
                 slot.serving.description.version, slot.serving.id
             ))
         }
-        PluginCommand::List => Ok(list(reg)),
-        PluginCommand::Describe { what } => describe(reg, &what),
+        PluginCommand::Remove { name } => {
+            let v = data.registry()?.remove(&name)?;
+            Ok(format!(
+                "{name}: removed (was {} ({})); `xb plugin rollback {name}` serves it again\n",
+                v.description.version, v.id
+            ))
+        }
+        PluginCommand::List => {
+            let reg = data.registry_read_only()?;
+            Ok(list(&reg))
+        }
+        PluginCommand::Describe { what } => describe(data, &what),
         PluginCommand::History { name } => {
-            let store = reg.plugin_store().context("no plugin store")?;
+            let reg = data.registry_read_only()?;
             let mut out = String::new();
+            let Some(store) = reg.plugin_store() else {
+                return Ok(out);
+            };
             for e in store.events(&name)? {
-                let from = e.from.map(|f| f.to_string()).unwrap_or_else(|| "-".into());
-                let _ = writeln!(out, "{}  {:<8} {from} -> {}", e.at, e.action, e.to);
+                let id =
+                    |v: Option<runtime::VersionId>| v.map_or_else(|| "-".into(), |v| v.to_string());
+                let _ = writeln!(
+                    out,
+                    "{}  {:<8} {} -> {}",
+                    e.at,
+                    e.action,
+                    id(e.from),
+                    id(e.to)
+                );
             }
             Ok(out)
         }
@@ -116,15 +143,17 @@ pub fn list(reg: &Registry) -> String {
     out
 }
 
-/// Describe a serving name, a stored version or a component file (validated first).
-pub fn describe(reg: &Registry, what: &str) -> Result<String> {
+/// Describe a serving name, a stored version or a component file. A file is
+/// validated in a runtime of its own, in memory: nothing is stored.
+pub fn describe(data: &DataDir, what: &str) -> Result<String> {
+    let reg = data.registry_read_only()?;
     let handle = if let Ok(h) = reg.serving(what) {
         h
     } else if Path::new(what).is_file() {
-        let loaded = reg.load(&read(Path::new(what))?, what)?;
+        let alone = Registry::in_memory(Arc::new(Runtime::new(RuntimeConfig::default())?));
         Handle {
-            rt: reg.runtime().clone(),
-            version: loaded.version,
+            version: alone.add(&read(Path::new(what))?, what)?,
+            rt: alone.runtime().clone(),
         }
     } else {
         let id = reg
@@ -180,8 +209,8 @@ fn pool_name(p: PoolKind) -> &'static str {
     }
 }
 
-/// Load the bundled plugins. A bundled plugin serves only where nothing serves under
-/// its name yet, so a restart never undoes an operator's swap.
+/// Load the bundled plugins. A bundled plugin serves only where its name was never
+/// used, so a restart never undoes an operator's swap or removal.
 pub fn load_bundled(reg: &Registry, dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(

@@ -10,8 +10,10 @@
 //! - `GET /plugins` — what serves, as JSON; `GET /builders` — every builder of every
 //!   serving builders plugin, as JSON;
 //! - admin API, `Authorization: Bearer <data>/admin.token`:
-//!   `POST /admin/plugins` (body: a component; `?swap=true` makes it serve),
-//!   `POST /admin/plugins/{name}/swap?version=ID`, `POST /admin/plugins/{name}/rollback`.
+//!   `POST /admin/plugins` (body: a component; `?swap=true` makes it serve, and the
+//!   answer is its slot; without, the answer is the version and whether it serves),
+//!   `POST /admin/plugins/{name}/swap?version=ID`, `POST /admin/plugins/{name}/rollback`,
+//!   `DELETE /admin/plugins/{name}` (out of service; rollback serves it again).
 
 use crate::dashboard::{PluginBuilders, StoreResults};
 use crate::data::DataDir;
@@ -21,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use runtime::{Kind, Registry, SlotInfo};
 use serde::{Deserialize, Serialize};
@@ -193,6 +195,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/plugins", post(admin_load))
         .route("/admin/plugins/{name}/swap", post(admin_swap))
         .route("/admin/plugins/{name}/rollback", post(admin_rollback))
+        .route("/admin/plugins/{name}", delete(admin_remove))
         .with_state(state)
 }
 
@@ -284,23 +287,66 @@ async fn admin_load(
     headers: HeaderMap,
     Query(q): Query<LoadQuery>,
     body: Bytes,
-) -> Result<Json<SlotJson>, ApiError> {
+) -> Result<Response, ApiError> {
     authorize(&s, &headers)?;
     let reg = s.registry.clone();
-    let slot = blocking(move || {
-        let loaded = reg.load(&body, "admin upload")?;
-        if q.swap {
-            reg.swap(loaded.version.name(), &loaded.version.id)
-        } else {
-            let name = loaded.version.name().to_string();
-            reg.list()
-                .into_iter()
-                .find(|s| s.name == name)
-                .ok_or(runtime::Error::UnknownPlugin(name))
-        }
+    if q.swap {
+        let slot = blocking(move || reg.load_and_swap(&body, "admin upload")).await?;
+        return Ok(Json(SlotJson::from(&slot)).into_response());
+    }
+    let loaded = blocking(move || reg.load(&body, "admin upload")).await?;
+    Ok(Json(LoadedJson {
+        version: VersionJson::from(&*loaded.version),
+        serving: loaded.serving,
     })
-    .await?;
-    Ok(Json(SlotJson::from(&slot)))
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct VersionJson {
+    name: String,
+    kind: &'static str,
+    version: String,
+    id: String,
+}
+
+impl From<&runtime::PluginVersion> for VersionJson {
+    fn from(v: &runtime::PluginVersion) -> Self {
+        VersionJson {
+            name: v.name().to_string(),
+            kind: v.kind().as_str(),
+            version: v.description.version.clone(),
+            id: v.id.as_str().to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LoadedJson {
+    #[serde(flatten)]
+    version: VersionJson,
+    serving: bool,
+}
+
+#[derive(Serialize)]
+struct RemovedJson {
+    name: String,
+    removed: VersionJson,
+}
+
+async fn admin_remove(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<RemovedJson>, ApiError> {
+    authorize(&s, &headers)?;
+    let reg = s.registry.clone();
+    let n = name.clone();
+    let removed = blocking(move || reg.remove(&n)).await?;
+    Ok(Json(RemovedJson {
+        name,
+        removed: VersionJson::from(&*removed),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -378,9 +424,12 @@ impl From<runtime::Error> for ApiError {
             E::UnknownPlugin(_) | E::UnknownVersion(_) => StatusCode::NOT_FOUND,
             E::NothingToRollBack(_) | E::BuilderClash { .. } => StatusCode::CONFLICT,
             E::Fault { .. } => StatusCode::BAD_GATEWAY,
-            E::NoStore | E::Io { .. } | E::Db { .. } | E::Corrupt { .. } | E::Engine(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            E::NoStore
+            | E::ReadOnly(_)
+            | E::Io { .. }
+            | E::Db { .. }
+            | E::Corrupt { .. }
+            | E::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, format!("{:#}", anyhow::Error::from(e)))
     }

@@ -11,18 +11,17 @@ fn local_builders() -> std::path::PathBuf {
 fn load_list_describe_and_history() {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path()).unwrap();
-    let reg = data.registry().unwrap();
     let out = run(
         PluginCommand::Load {
             file: local_builders(),
         },
-        &reg,
+        &data,
     )
     .unwrap();
     assert!(out.starts_with("loaded builders local-builders"), "{out}");
     assert!(out.ends_with("serving\n"), "{out}");
 
-    let list = run(PluginCommand::List, &reg).unwrap();
+    let list = run(PluginCommand::List, &data).unwrap();
     assert!(
         list.lines()
             .nth(1)
@@ -35,7 +34,7 @@ fn load_list_describe_and_history() {
         PluginCommand::Describe {
             what: "local-builders".into(),
         },
-        &reg,
+        &data,
     )
     .unwrap();
     assert!(d.contains("name:    local-builders"), "{d}");
@@ -50,10 +49,7 @@ fn load_list_describe_and_history() {
     );
 
     // Describe a file without loading it into a slot first.
-    let fresh = DataDir::new(dir.path().join("other"))
-        .unwrap()
-        .registry()
-        .unwrap();
+    let fresh = DataDir::new(dir.path().join("other")).unwrap();
     let d = run(
         PluginCommand::Describe {
             what: local_builders().display().to_string(),
@@ -67,7 +63,7 @@ fn load_list_describe_and_history() {
         PluginCommand::History {
             name: "local-builders".into(),
         },
-        &reg,
+        &data,
     )
     .unwrap();
     assert!(h.contains("load"), "{h}");
@@ -77,18 +73,17 @@ fn load_list_describe_and_history() {
 fn bad_files_and_names_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path()).unwrap();
-    let reg = data.registry().unwrap();
     let missing = run(
         PluginCommand::Load {
             file: dir.path().join("nope.wasm"),
         },
-        &reg,
+        &data,
     )
     .unwrap_err();
     assert!(format!("{missing:#}").contains("reading"), "{missing:#}");
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"junk").unwrap();
-    let err = run(PluginCommand::Load { file: junk }, &reg).unwrap_err();
+    let err = run(PluginCommand::Load { file: junk }, &data).unwrap_err();
     assert!(
         err.to_string()
             .contains("junk.wasm: not a WebAssembly component"),
@@ -98,7 +93,7 @@ fn bad_files_and_names_get_clear_errors() {
         PluginCommand::Rollback {
             name: "ghost".into(),
         },
-        &reg,
+        &data,
     )
     .unwrap_err();
     assert!(
@@ -109,11 +104,154 @@ fn bad_files_and_names_get_clear_errors() {
         PluginCommand::Describe {
             what: "ghost".into(),
         },
-        &reg,
+        &data,
     )
     .unwrap_err();
     assert!(
         format!("{err:#}").contains("is not a plugin name, a version or a file"),
         "{err:#}"
     );
+}
+
+fn gopherbot() -> std::path::PathBuf {
+    std::path::Path::new(BUNDLED_DIR).join("gopherbot.wasm")
+}
+
+fn load(data: &DataDir, file: std::path::PathBuf) -> String {
+    run(PluginCommand::Load { file }, data).unwrap()
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn reading_commands_leave_the_store_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path()).unwrap();
+    load(&data, local_builders());
+    let id = data
+        .registry()
+        .unwrap()
+        .serving("local-builders")
+        .unwrap()
+        .version
+        .id
+        .clone();
+    let before = snapshot(dir.path());
+    assert!(
+        before.keys().any(|p| p.ends_with("plugins.db")),
+        "{:?}",
+        before.keys()
+    );
+    for what in [
+        gopherbot().display().to_string(),
+        "local-builders".to_string(),
+        id.as_str()[..10].to_string(),
+    ] {
+        let d = run(PluginCommand::Describe { what: what.clone() }, &data).unwrap();
+        assert!(d.contains("name:    "), "{what}: {d}");
+    }
+    run(PluginCommand::List, &data).unwrap();
+    run(
+        PluginCommand::History {
+            name: "local-builders".into(),
+        },
+        &data,
+    )
+    .unwrap();
+    assert!(
+        before == snapshot(dir.path()),
+        "the store changed: {:?} -> {:?}",
+        before.keys(),
+        snapshot(dir.path()).keys()
+    );
+    let list = run(PluginCommand::List, &data).unwrap();
+    assert!(
+        !list.contains("gopherbot"),
+        "a described file does not serve: {list}"
+    );
+}
+
+#[test]
+fn a_swap_to_a_file_of_another_plugin_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path()).unwrap();
+    load(&data, local_builders());
+    let err = run(
+        PluginCommand::Swap {
+            name: "local-builders".into(),
+            version: gopherbot().display().to_string(),
+        },
+        &data,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("is plugin \"gopherbot\", not \"local-builders\""),
+        "{err:#}"
+    );
+    let list = run(PluginCommand::List, &data).unwrap();
+    assert!(!list.contains("gopherbot"), "nothing new serves: {list}");
+    assert!(list.contains("local-builders"), "{list}");
+}
+
+#[test]
+fn remove_takes_a_plugin_out_of_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path()).unwrap();
+    load(&data, local_builders());
+    let out = run(
+        PluginCommand::Remove {
+            name: "local-builders".into(),
+        },
+        &data,
+    )
+    .unwrap();
+    assert!(out.starts_with("local-builders: removed (was "), "{out}");
+    let list = run(PluginCommand::List, &data).unwrap();
+    assert!(!list.contains("local-builders"), "{list}");
+    let h = run(
+        PluginCommand::History {
+            name: "local-builders".into(),
+        },
+        &data,
+    )
+    .unwrap();
+    let last = h.lines().last().unwrap();
+    assert!(last.contains("remove") && last.ends_with("-> -"), "{h}");
+    // Loading it again (as `xb serve` does with its bundled plugins) does not undo
+    // the removal.
+    let again = load(&data, local_builders());
+    assert!(again.contains("stored"), "{again}");
+    let err = run(
+        PluginCommand::Remove {
+            name: "local-builders".into(),
+        },
+        &data,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no plugin named"), "{err}");
+    run(
+        PluginCommand::Rollback {
+            name: "local-builders".into(),
+        },
+        &data,
+    )
+    .unwrap();
+    assert!(run(PluginCommand::List, &data)
+        .unwrap()
+        .contains("local-builders"));
 }

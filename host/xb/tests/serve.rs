@@ -191,17 +191,63 @@ async fn the_watcher_follows_the_cli_and_the_watched_directory() {
     assert!(changed, "watched directory version served");
 
     // Roll back from "another process": the CLI on the same data directory.
-    let cli = s.data.registry().unwrap();
-    let out = xb::plugins::run(
-        xb::plugins::PluginCommand::Rollback {
-            name: "local-builders".into(),
-        },
-        &cli,
-    )
-    .unwrap();
+    let cli = |cmd| xb::plugins::run(cmd, &s.data).unwrap();
+    let out = cli(xb::plugins::PluginCommand::Rollback {
+        name: "local-builders".into(),
+    });
     assert!(out.contains("rolled back"), "{out}");
     let followed = wait_until(|| s.serving_id() == first).await;
     assert!(followed, "server followed the CLI's rollback");
+
+    // And its removal.
+    cli(xb::plugins::PluginCommand::Remove {
+        name: "local-builders".into(),
+    });
+    let followed = wait_until(|| s.registry.serving("local-builders").is_err()).await;
+    assert!(followed, "server followed the CLI's removal");
+}
+
+#[tokio::test]
+async fn the_admin_api_removes_a_plugin() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/admin/plugins/local-builders", s.url);
+    let anon = http.delete(&url).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+    assert!(s.registry.serving("local-builders").is_ok());
+    let first = s.serving_id();
+    let gone = http
+        .delete(&url)
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&gone.text().await.unwrap()).unwrap();
+    assert_eq!(body["removed"]["id"], first.as_str());
+    let plugins = get_json(&format!("{}/plugins", s.url)).await;
+    assert!(
+        plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["name"] != "local-builders"),
+        "{plugins}"
+    );
+    let again = http
+        .delete(&url)
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    let events = s
+        .registry
+        .plugin_store()
+        .unwrap()
+        .events("local-builders")
+        .unwrap();
+    assert_eq!(events.last().unwrap().action, "remove");
 }
 
 async fn wait_until(mut f: impl FnMut() -> bool) -> bool {

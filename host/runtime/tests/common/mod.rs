@@ -123,6 +123,59 @@ pub fn builders_component(name: &str, version: &str, builds_body: &str) -> Vec<u
     )
 }
 
+/// A builders component with one host type, "host-test", and a builder of each name
+/// on it. The records are laid out in memory as the canonical ABI has them on wasm32
+/// (a string or a list is a pointer and a length, 8 bytes) at 1000..4000, below the
+/// bump allocator's heap.
+pub fn builders_defining(name: &str, version: &str, builders: &[&str]) -> Vec<u8> {
+    const BASE: usize = 1000;
+    const HOST_TYPE: usize = 1000; // host-type record, 60 bytes
+    const LISTS: usize = 1100; // (ptr, len) of the host-types list, then of the builders
+    const RECORDS: usize = 1200; // builder records, 92 bytes each
+    const BUILDER_SIZE: usize = 92;
+    let mut mem = vec![0u8; 3000];
+    let mut strings = 2400;
+    let put_u32 = |mem: &mut Vec<u8>, at: usize, v: usize| {
+        mem[at - BASE..at - BASE + 4].copy_from_slice(&(v as u32).to_le_bytes())
+    };
+    let mut put_str = |mem: &mut Vec<u8>, at: usize, s: &str| {
+        mem[strings - BASE..strings - BASE + s.len()].copy_from_slice(s.as_bytes());
+        put_u32(mem, at, strings);
+        put_u32(mem, at + 4, s.len());
+        strings += s.len();
+    };
+    // host-type: name 0, pool 8 (local = 0), image 12, expect-num 20, hermetic 24,
+    // env 28, host-arch 36, owners 44, notes 52.
+    put_str(&mut mem, HOST_TYPE, "host-test");
+    put_str(&mut mem, HOST_TYPE + 36, "linux-amd64");
+    put_u32(&mut mem, LISTS, HOST_TYPE);
+    put_u32(&mut mem, LISTS + 4, 1);
+    // builder: name 0, host-type 8, goos 16, goarch 24, trybot 32, try-only 33, env 36,
+    // helpers 44, try-helpers 48, build-timeout 52, test-timeout-scale 56, repos 60,
+    // try-repos 68, known-issues 76, notes 84.
+    for (i, b) in builders.iter().enumerate() {
+        let at = RECORDS + i * BUILDER_SIZE;
+        put_str(&mut mem, at, b);
+        put_str(&mut mem, at + 8, "host-test");
+    }
+    put_u32(&mut mem, LISTS + 8, RECORDS);
+    put_u32(&mut mem, LISTS + 12, builders.len());
+    let data: String = mem.iter().map(|b| format!("\\{b:02x}")).collect();
+    let wat = builders_wat(name, version, BUILDERS, "", "(i32.const 1)")
+        .replace(
+            r#"builder-config@0.1.0#host-types") (result i32) (i32.const 100))"#,
+            r#"builder-config@0.1.0#host-types") (result i32) (i32.const 1100))"#,
+        )
+        .replace(
+            r#"builder-config@0.1.0#builders") (result i32) (i32.const 100))"#,
+            &format!(
+                r#"builder-config@0.1.0#builders") (result i32) (i32.const 1108))
+  (data (i32.const {BASE}) "{data}")"#
+            ),
+        );
+    component("builders", None, &wat)
+}
+
 /// A scheduler that never starts anything.
 pub fn scheduler_component(name: &str) -> Vec<u8> {
     let wat = format!(
