@@ -17,7 +17,15 @@ use std::process::Command;
 const SOURCE_EXTS: &[&str] = &["rs", "toml", "sh", "py", "js", "mjs", "ts", "wit"];
 
 /// The files of the working tree: tracked, plus untracked ones git does not ignore.
+/// Outside a git checkout (the copy [`copy_alone`] makes, an unpacked tarball) every
+/// file but build output and hidden directories.
 pub fn files(root: &Path) -> Result<Vec<PathBuf>, String> {
+    if !root.join(".git").exists() {
+        let mut found = Vec::new();
+        walk(root, Path::new(""), &mut found)
+            .map_err(|e| format!("listing {}: {e}", root.display()))?;
+        return Ok(found);
+    }
     let out = Command::new("git")
         .current_dir(root)
         .args([
@@ -42,6 +50,23 @@ pub fn files(root: &Path) -> Result<Vec<PathBuf>, String> {
         .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
         .filter(|p| root.join(p).is_file())
         .collect())
+}
+
+fn walk(root: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(root.join(rel))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let path = rel.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if name != "target" && !name.to_string_lossy().starts_with('.') {
+                walk(root, &path, found)?;
+            }
+        } else if kind.is_file() {
+            found.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Every place a source names a path outside `root`, as "file:line: literal".
@@ -225,6 +250,14 @@ mod tests {
         assert!(found[0].starts_with("host/a/tests/t.rs:1:"), "{found:#?}");
         assert!(found[1].starts_with("host/a/tests/t.rs:3:") && found[1].ends_with("y\""));
         assert!(found[2].starts_with("host/a/src.rs:1:"));
+    }
+
+    #[test]
+    fn lists_a_tree_without_git() {
+        let root = tree(&[("a/b.rs", ""), ("target/x.rs", ""), (".hidden/y", ""), ("c", "")]);
+        let mut found = files(&root).unwrap();
+        found.sort();
+        assert_eq!(found, [PathBuf::from("a/b.rs"), PathBuf::from("c")]);
     }
 
     #[test]
