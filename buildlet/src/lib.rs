@@ -44,6 +44,7 @@
 //!   TLS is required.
 
 pub mod body;
+pub mod cli;
 pub mod client;
 pub mod exec;
 pub mod fetch;

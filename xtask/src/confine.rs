@@ -254,7 +254,12 @@ mod tests {
 
     #[test]
     fn lists_a_tree_without_git() {
-        let root = tree(&[("a/b.rs", ""), ("target/x.rs", ""), (".hidden/y", ""), ("c", "")]);
+        let root = tree(&[
+            ("a/b.rs", ""),
+            ("target/x.rs", ""),
+            (".hidden/y", ""),
+            ("c", ""),
+        ]);
         let mut found = files(&root).unwrap();
         found.sort();
         assert_eq!(found, [PathBuf::from("a/b.rs"), PathBuf::from("c")]);
