@@ -665,3 +665,75 @@ fn open_votes(state: TryState, ps: i32) -> &'static [(&'static str, &'static str
         _ => &[],
     }
 }
+
+/// An open change to add to a Gerrit remote with [`add_open_change`].
+#[derive(Debug, Clone)]
+pub struct OpenChange {
+    pub number: i32,
+    pub patch_set: i32,
+    /// The commit the patch set sits on (usually the branch head).
+    pub parent: String,
+    /// Unix seconds of the patch set and its votes.
+    pub time: i64,
+    /// A file the patch set writes, and its contents.
+    pub file: (String, String),
+    /// Votes on the patch set, like `Run-TryBot=+1`.
+    pub votes: Vec<String>,
+}
+
+/// Adds a new change `c.number` to the bare repository `repo`: patch set `c.patch_set`
+/// on top of `c.parent` (its `refs/changes/NN/N/PS` ref) and a NoteDB meta ref whose
+/// commits create the change and cast `c.votes`. Returns the patch set's commit.
+pub fn add_open_change(repo: &Path, c: &OpenChange) -> Result<String, FixtureError> {
+    let change_id = format!("I{:040x}", 0xfeed_u64 + c.number as u64);
+    let subject = format!("demo: change {}", c.number);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "commit {}\nmark :1",
+        change_ref(c.number, &c.patch_set.to_string())
+    );
+    let who = "Gopher Contributor <contributor@example.com>";
+    let _ = writeln!(
+        s,
+        "author {who} {} +0000\ncommitter {who} {} +0000",
+        c.time, c.time
+    );
+    data(&mut s, &format!("{subject}\n\nChange-Id: {change_id}\n"));
+    let _ = writeln!(s, "from {}", c.parent);
+    let _ = writeln!(s, "M 100755 inline {}", c.file.0);
+    data(&mut s, &c.file.1);
+    s.push('\n');
+    let commit = fast_import(repo, &s)?
+        .remove("1")
+        .ok_or_else(|| FixtureError::Data {
+            path: "fast-import marks".into(),
+            line: 0,
+            what: "no mark 1".into(),
+        })?;
+    let mut accounts = Accounts::default();
+    let owner = accounts.ident("Gopher Contributor", "contributor@example.com");
+    let reviewer = accounts.ident("Gopher Reviewer", "reviewer@example.com");
+    let mut metas = vec![create_meta(
+        owner,
+        c.time,
+        c.patch_set,
+        &change_id,
+        &subject,
+        &commit,
+    )];
+    for (i, v) in c.votes.iter().enumerate() {
+        metas.push(vote_meta(
+            reviewer.clone(),
+            c.time + 1 + i as i64,
+            c.patch_set,
+            v,
+            "",
+            false,
+        ));
+    }
+    let mut stream = String::new();
+    write_metas(&mut stream, c.number, &metas);
+    fast_import(repo, &stream)?;
+    Ok(commit)
+}

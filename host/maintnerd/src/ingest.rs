@@ -18,6 +18,9 @@ pub struct Ingest {
     /// Serialises record calls so the corpus applies batches in log order, whichever
     /// poller wrote them.
     order: Arc<tokio::sync::Mutex<()>>,
+    /// How many mutations have been applied since load; bumped after each batch, so
+    /// consumers (the coordinator) learn of changes without polling.
+    applied: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Ingest {
@@ -32,6 +35,7 @@ impl Ingest {
             log,
             corpus: Arc::new(RwLock::new(corpus)),
             order: Arc::default(),
+            applied: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -41,6 +45,11 @@ impl Ingest {
 
     pub fn corpus(&self) -> &SharedCorpus {
         &self.corpus
+    }
+
+    /// Wakes each time a batch of mutations has been applied to the corpus.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied.subscribe()
     }
 
     /// Read access for computing a diff. Do not hold it across an `.await`.
@@ -76,5 +85,7 @@ impl Ingest {
         for m in ms {
             c.apply(m);
         }
+        drop(c);
+        self.applied.send_modify(|n| *n += ms.len() as u64);
     }
 }
