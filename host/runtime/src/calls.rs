@@ -157,14 +157,22 @@ impl<'a> Plugin<'a> {
 
     // scheduler
 
-    /// Queue ids to start now, in order; ids not in the queue are a contract fault.
+    /// Queue ids to start now, in order; an id not in the queue, or one given twice, is a
+    /// contract fault.
     pub fn schedule(&self, queue: &[QueuedWork], capacity: &[Capacity]) -> Result<Vec<u64>> {
         self.expect(Kind::Scheduler)?;
         let ids: Vec<u64> = call!(self, "schedule", Scheduler, |i, st| i
             .xbuild_platform_scheduling()
             .call_schedule(st, queue, capacity))?;
-        if let Some(bad) = ids.iter().find(|id| !queue.iter().any(|q| q.id == **id)) {
-            return Err(self.contract(format!("scheduled id {bad}, which is not in the queue")));
+        let queued: std::collections::HashSet<u64> = queue.iter().map(|q| q.id).collect();
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        for id in &ids {
+            if !queued.contains(id) {
+                return Err(self.contract(format!("scheduled id {id}, which is not in the queue")));
+            }
+            if !seen.insert(*id) {
+                return Err(self.contract(format!("scheduled id {id} twice")));
+            }
         }
         Ok(ids)
     }

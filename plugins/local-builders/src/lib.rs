@@ -1,6 +1,8 @@
-//! `local-builders`: one builder, `linux-amd64-localdev`, whose buildlets are processes on
-//! the coordinator's own machine. It is the embedded default of `xb serve` and the
-//! smallest complete example of a builders plugin.
+//! `local-builders`: builders whose buildlets are processes on the coordinator's own
+//! machine. `linux-amd64-localdev` builds Go and its subrepos; `linux-amd64-demo` builds
+//! the demo repository `xb serve` creates (a make step, then its tests sharded over a
+//! helper). It is the embedded default of `xb serve` and the smallest complete example
+//! of a builders plugin.
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -14,6 +16,7 @@ use exports::xbuild::platform::plugin::Guest as Plugin;
 use xbuild::platform::types::{Description, EnvVar, PluginKind, WorkKind};
 
 const BUILDER: &str = "linux-amd64-localdev";
+const DEMO: &str = "linux-amd64-demo";
 const HOST_TYPE: &str = "host-linux-amd64-localdev";
 
 struct LocalBuilders;
@@ -45,18 +48,15 @@ impl BuilderConfig for LocalBuilders {
     }
 
     fn builders() -> Vec<Builder> {
-        vec![builder()]
+        vec![builder(), demo_builder()]
     }
 
     fn builds(name: String, work: Work) -> bool {
-        name == BUILDER && takes(&builder(), &work)
+        find(&name).is_some_and(|b| takes(&b, &work))
     }
 
     fn plan(name: String, work: Work) -> Result<BuildPlan, String> {
-        let b = builder();
-        if name != b.name {
-            return Err(format!("unknown builder {name:?}"));
-        }
+        let b = find(&name).ok_or_else(|| format!("unknown builder {name:?}"))?;
         if !takes(&b, &work) {
             return Err(format!(
                 "{name} does not build {}@{}",
@@ -111,12 +111,41 @@ fn builder() -> Builder {
             rule("pkgsite-metrics", &[], true),
             rule("vulndb", &[], true),
             rule("website", &[], true),
+            rule("demo", &[], true),
             rule("*", &[], false),
         ],
         try_repos: vec![rule("go", &[], false), rule("*", &["master"], false)],
         known_issues: vec![],
         notes: "Runs on the coordinator's machine; for development and small installations".into(),
     }
+}
+
+/// The demo repository's builder: every branch, post-submit and try, with one helper
+/// to shard its tests over.
+fn demo_builder() -> Builder {
+    Builder {
+        name: DEMO.into(),
+        host_type: HOST_TYPE.into(),
+        goos: "linux".into(),
+        goarch: "amd64".into(),
+        trybot: true,
+        try_only: false,
+        env: vec![],
+        helpers: 1,
+        try_helpers: 1,
+        build_timeout: 600,
+        test_timeout_scale: 1,
+        repos: vec![rule("demo", &[], false)],
+        try_repos: vec![rule("demo", &[], false)],
+        known_issues: vec![],
+        notes: "Builds the demo repository of xb serve".into(),
+    }
+}
+
+fn find(name: &str) -> Option<Builder> {
+    LocalBuilders::builders()
+        .into_iter()
+        .find(|b| b.name == name)
 }
 
 /// BuildsRepoPostSubmit / BuildsRepoTryBot over the builder's rules.
@@ -178,6 +207,13 @@ fn step(
 /// checked out under gopath, against the Go tree built first.
 fn steps(b: &Builder, work: &Work) -> Vec<Step> {
     let test_timeout = 20 * 60 * b.test_timeout_scale;
+    if b.name == DEMO {
+        // `test.sh -list` lists the tests; `test.sh NAME...` runs some.
+        return vec![
+            step("make", "demo/make.sh", &[], "demo", 120, false),
+            step("test", "demo/test.sh", &[], "demo", 300, true),
+        ];
+    }
     let make = step("make", "src/make.bash", &[], "go", 1800, false);
     if work.repo == "go" {
         return vec![

@@ -1,0 +1,235 @@
+//! The coordinator end to end: commits in a real corpus become builds on real buildlets,
+//! with sources from a git mirror, sharded tests, results in the store.
+
+mod common;
+
+use common::{World, BUILDER};
+use coordinator::model::{BuildSpec, Work, WorkKind};
+use dashboard::model::ResultKey;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+const PASS: &str = "true\n";
+const FAIL: &str = "echo broken; exit 1\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builds_the_newest_commits_and_shards_their_tests() {
+    // Two builds at once, each with a helper.
+    let w = World::new(&[("a", PASS), ("b", PASS), ("c", PASS), ("d", PASS)], 4).await;
+    let first = w.head();
+    let second = w.land("tests/e.sh", PASS, "second").await;
+    let third = w.land("tests/f.sh", FAIL, "third breaks f").await;
+    let mut cfg = w.config();
+    cfg.window = 2;
+    let c = w.start(cfg, w.pools(None));
+    let results = w.results(&c, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = w.store.recent(100).unwrap();
+    assert_eq!(all.len(), 2, "only the newest two commits: {all:?}");
+    let of = |commit: &str| all.iter().find(|r| r.key.commit == commit).cloned();
+    assert!(of(&first).is_none(), "outside the window");
+    let second = of(&second).expect("second built");
+    let third = of(&third).expect("third built");
+    assert!(second.ok && !third.ok, "{results:?}");
+    assert_eq!(
+        second.key,
+        ResultKey::post_submit(BUILDER, "demo", &second.key.commit, "")
+    );
+    let log = w.log(&third);
+    assert!(log.contains("FAIL f") && log.contains("broken"), "{log}");
+    assert!(log.contains("ok   a"), "{log}");
+    assert!(log.contains("shards over 2 buildlets"), "{log}");
+    assert!(
+        log.contains(":: step make: demo/make.sh") && log.contains("built"),
+        "{log}"
+    );
+    assert!(w.canaries_alive());
+    let snap = c.snapshot();
+    assert_eq!(snap.recent.len(), 2);
+    assert!(snap.latency[0].samples >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_commit_is_queued_by_the_corpus_change_and_built() {
+    let w = World::new(&[("a", PASS)], 2).await;
+    let c = w.start(w.config(), w.pools(None));
+    w.results(&c, 1).await;
+    let passes = c.counters().finder_passes.load(Relaxed);
+    let new = w.land("tests/b.sh", PASS, "second").await;
+    let results = w.results(&c, 2).await;
+    assert!(
+        results.iter().any(|r| r.key.commit == new && r.ok),
+        "{results:?}"
+    );
+    // The corpus change woke the finder (the rescan interval is an hour).
+    assert!(c.counters().finder_passes.load(Relaxed) > passes);
+    // It was not built twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.store.recent(100).unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_whose_buildlet_dies_is_queued_again_and_finishes_elsewhere() {
+    let w = World::new(&[("slow", "sleep 3\n")], 2).await;
+    let relay = common::Relay::new(w.buildlets[0].addr.clone()).await;
+    // The dying machine is the only one at first.
+    let mut cfg = w.config();
+    cfg.max_builds = 1;
+    let pools = w.pools(Some(vec![relay.addr.clone()]));
+    let c = w.start(cfg.clone(), pools);
+    for _ in 0..100 {
+        if c.snapshot().active.iter().any(|a| a.machine != "starting") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.cut();
+    for _ in 0..100 {
+        if c.counters().requeued.load(Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.counters().requeued.load(Relaxed), 1);
+    assert_eq!(c.snapshot().queued_total, 1, "back in the queue");
+    assert!(
+        w.store.recent(10).unwrap().is_empty(),
+        "not recorded as a failure"
+    );
+    drop(c);
+    // A coordinator with a live machine picks it up: a restart loses nothing.
+    let c = w.start(cfg, w.pools(Some(vec![w.buildlets[1].addr.clone()])));
+    let r = w.results(&c, 1).await;
+    assert!(r[0].ok, "{}", w.log(&r[0]));
+    assert!(w.canaries_alive());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_past_its_timeout_fails_the_build() {
+    let w = World::new(&[("hang", "sleep 60\n")], 1).await;
+    let mut cfg = w.config();
+    cfg.step_timeout_cap = Some(Duration::from_secs(2));
+    let c = w.start(cfg, w.pools(None));
+    let r = w.results(&c, 1).await;
+    assert!(!r[0].ok);
+    let log = w.log(&r[0]);
+    assert!(log.contains("timed out after 2s"), "{log}");
+    assert!(w.canaries_alive());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revision_the_remote_no_longer_has_fails_clearly() {
+    let w = World::new(&[("a", PASS)], 1).await;
+    let empty = w.dir.path().join("empty.git");
+    common::git(w.dir.path(), &["init", "--quiet", "--bare", "empty.git"]);
+    let mut cfg = w.config();
+    cfg.repos[0].remote = empty.to_string_lossy().into_owned();
+    let c = w.start(cfg, w.pools(None));
+    let r = w.results(&c, 1).await;
+    assert!(!r[0].ok);
+    let log = w.log(&r[0]);
+    assert!(
+        log.contains(&format!("revision {} is not in demo", w.head())),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_work_is_built_and_recorded_as_try_work() {
+    let w = World::new(&[("a", PASS)], 2).await;
+    let head = w.head();
+    let change = maintnerd::fixture::OpenChange {
+        number: 101,
+        patch_set: 1,
+        parent: head.clone(),
+        time: 1_700_000_000,
+        file: ("tests/z.sh".into(), FAIL.into()),
+        votes: vec!["Run-TryBot=+1".into()],
+    };
+    let commit = maintnerd::fixture::add_open_change(&w.remote, &change).unwrap();
+    w.poller.sync_round().await.unwrap();
+    let c = w.start(w.config(), w.pools(None));
+    let results = w.results(&c, 2).await;
+    let tried = results
+        .iter()
+        .find(|r| r.key.commit == commit)
+        .expect("the patch set was built");
+    assert!(!tried.ok, "its test fails");
+    let spec = BuildSpec {
+        builder: BUILDER.into(),
+        host_type: common::HOST.into(),
+        work: Work {
+            kind: WorkKind::Try {
+                change: 101,
+                patch_set: 1,
+            },
+            repo: "demo".into(),
+            branch: "master".into(),
+            commit: commit.clone(),
+            go_branch: None,
+            go_commit: None,
+            commit_time: Default::default(),
+        },
+    };
+    assert_eq!(tried.key, spec.key());
+    assert!(w.log(tried).contains("FAIL z"));
+    // The post-submit head was built too, and is not mixed up with the try result.
+    assert!(results.iter().any(|r| r.key.commit == head && r.ok));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_pools_builds_and_live_logs() {
+    let w = World::new(&[("slow", "sleep 2; echo slow-done\n")], 2).await;
+    let c = w.start(w.config(), w.pools(None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = c.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let mut id = None;
+    for _ in 0..100 {
+        if let Some(a) = c.snapshot().active.first() {
+            id = Some(a.id);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = id.expect("a build started");
+    let page = reqwest::get(format!("{url}/status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("host-linux-amd64-localdev") && page.contains("Active builds (1)"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("/status/logs/{id}")), "{page}");
+    // The live log streams until the build ends.
+    let log = reqwest::get(format!("{url}/status/logs/{id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("slow-done") && log.contains("Passed"), "{log}");
+    let json: serde_json::Value = serde_json::from_str(
+        &reqwest::get(format!("{url}/status.json"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["recent"][0]["state"], "passed", "{json}");
+    assert_eq!(json["pools"][0]["capacity"]["total"], 2);
+    assert!(c
+        .metrics()
+        .contains("xb_coordinator_builds_total{outcome=\"passed\"} 1"));
+    let missing = reqwest::get(format!("{url}/status/logs/999"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
