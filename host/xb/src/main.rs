@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use xb::builds::BuildSetup;
 use xb::data::DataDir;
 use xb::plugins::{PluginCommand, BUNDLED_DIR};
 use xb::serve::ServeConfig;
@@ -11,9 +12,10 @@ use xb::serve::ServeConfig;
 #[derive(Parser)]
 #[command(name = "xb", version)]
 struct Cli {
-    /// Data directory (plugin store, corpus log, databases).
-    #[arg(long, global = true, env = "XB_DATA", default_value = "xbuild-data")]
-    data: PathBuf,
+    /// Data directory (plugin store, corpus log, databases) [default: the configuration's,
+    /// else xbuild-data].
+    #[arg(long, global = true, env = "XB_DATA")]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,8 +26,24 @@ struct Cli {
 enum Command {
     /// Run the host: HTTP API, plugins, watchers.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        /// Configuration file with named environments [default: the embedded xbuild.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The environment of the configuration to use.
+        #[arg(long, default_value = "dev")]
+        env: String,
+        /// Listen address [default: the configuration's, else 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Build nothing: no coordinator, no pools.
+        #[arg(long)]
+        no_coordinator: bool,
+        /// Do not create or build the demo repository.
+        #[arg(long)]
+        no_demo: bool,
+        /// Folders of host types (`<host-type>/local.toml` for local pools).
+        #[arg(long, default_value = xb::builds::ENV_DIR)]
+        env_dir: PathBuf,
         /// Directory of bundled plugin components.
         #[arg(long, default_value = BUNDLED_DIR)]
         bundled: PathBuf,
@@ -53,6 +71,12 @@ enum Command {
     /// Manage plugins in the data directory.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run a buildlet (what the local pool starts; `xb buildlet --help`).
+    #[command(disable_help_flag = true)]
+    Buildlet {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +84,8 @@ enum BenchCommand {
     /// Load a mutation log into a corpus: mutations/s, MB/s, peak RSS per MB of log.
     CorpusLoad { logdir: PathBuf },
 }
+
+const DEFAULT_DATA: &str = "xbuild-data";
 
 /// The recorded corpus committed with the sources (see plugin-tests/corpus/README.md).
 const RECORDED_CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
@@ -72,25 +98,75 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let data = DataDir::new(&cli.data)?;
-    match cli.command {
-        Command::Serve {
-            listen,
+    if let Command::Buildlet { args } = cli.command {
+        return tokio::runtime::Runtime::new()?.block_on(buildlet::cli::run(args));
+    }
+    if let Command::Serve {
+        config,
+        env,
+        listen,
+        no_coordinator,
+        no_demo,
+        env_dir,
+        bundled,
+        watch_ms,
+        seed_corpus,
+        no_seed,
+        mut maintner,
+    } = cli.command
+    {
+        let settings = xb::config::load(config.as_deref(), &env)?;
+        let data = DataDir::new(
+            cli.data
+                .or(settings.data.clone())
+                .unwrap_or(DEFAULT_DATA.into()),
+        )?;
+        maintner
+            .watch_gerrit
+            .extend(settings.maintner.watch_gerrit.iter().cloned());
+        maintner
+            .watch_github
+            .extend(settings.maintner.watch_github.iter().cloned());
+        maintner
+            .watch_git
+            .extend(settings.maintner.watch_git.iter().cloned());
+        let c = &settings.coordinator;
+        let defaults = BuildSetup::default();
+        let build = BuildSetup {
+            demo: !no_demo && settings.demo.unwrap_or(true),
+            window: c.window.unwrap_or(defaults.window),
+            trybots: c.trybots.unwrap_or(defaults.trybots),
+            max_builds: c.max_builds.unwrap_or(defaults.max_builds),
+            step_timeout_cap: c.step_timeout_cap.map(Duration::from_secs),
+            repos: c
+                .repo
+                .iter()
+                .map(|r| coordinator::RepoWatch {
+                    name: r.name.clone(),
+                    project: r.project.clone(),
+                    remote: r.remote.clone(),
+                    branches: r.branches.clone(),
+                })
+                .collect(),
+            pools: settings.pools.clone(),
+            env_dir,
+            ..defaults
+        };
+        let cfg = ServeConfig {
+            listen: listen
+                .or(settings.listen)
+                .unwrap_or(([127, 0, 0, 1], 8080).into()),
             bundled,
-            watch_ms,
-            seed_corpus,
-            no_seed,
+            seed_corpus: (!no_seed).then_some(seed_corpus),
             maintner,
-        } => {
-            let cfg = ServeConfig {
-                listen,
-                bundled,
-                seed_corpus: (!no_seed).then_some(seed_corpus),
-                maintner,
-                watch_interval: Duration::from_millis(watch_ms),
-            };
-            tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg))
-        }
+            watch_interval: Duration::from_millis(watch_ms),
+            build: (!no_coordinator && c.enabled.unwrap_or(true)).then_some(build),
+        };
+        return tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg));
+    }
+    let data = DataDir::new(cli.data.unwrap_or(DEFAULT_DATA.into()))?;
+    match cli.command {
+        Command::Serve { .. } | Command::Buildlet { .. } => unreachable!("handled above"),
         Command::Corpus(cmd) => {
             tokio::runtime::Runtime::new()?.block_on(maintnerd::cli::run(cmd, &data.maintner()))
         }

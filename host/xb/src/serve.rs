@@ -15,6 +15,7 @@
 //!   `POST /admin/plugins/{name}/swap?version=ID`, `POST /admin/plugins/{name}/rollback`,
 //!   `DELETE /admin/plugins/{name}` (out of service; rollback serves it again).
 
+use crate::builds::{self, BuildSetup};
 use crate::dashboard::{PluginBuilders, StoreResults};
 use crate::data::DataDir;
 use crate::plugins::load_bundled;
@@ -25,6 +26,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use coordinator::Coordinator;
 use runtime::{Kind, Registry, SlotInfo};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -42,11 +44,14 @@ pub struct ServeConfig {
     pub maintner: maintnerd::cli::ServeArgs,
     /// How often the CLI's changes and the watched directory are checked.
     pub watch_interval: Duration,
+    /// How to build; `None`: no coordinator.
+    pub build: Option<BuildSetup>,
 }
 
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub admin_token: String,
+    pub coordinator: Option<Arc<Coordinator>>,
 }
 
 /// Everything `xb serve` runs, started but not yet listening.
@@ -54,6 +59,7 @@ pub struct Host {
     pub state: Arc<AppState>,
     pub maintner: maintnerd::Maintnerd,
     pub dashboard: Arc<dashboard::Dashboard>,
+    pub coordinator: Option<Arc<Coordinator>>,
     watcher: tokio::task::JoinHandle<()>,
 }
 
@@ -74,7 +80,20 @@ impl Host {
         for b in &bundled {
             tracing::info!(plugin = %b, "bundled plugin");
         }
-        let mut maintner = open_maintner(data, cfg).await?;
+        let mut maintner_args = cfg.maintner.clone();
+        let demo = match &cfg.build {
+            Some(b) if b.demo => {
+                let remote = crate::demo::ensure(data.path())?;
+                maintner_args.watch_gerrit.push(format!(
+                    "{}={}",
+                    crate::demo::PROJECT,
+                    remote.display()
+                ));
+                Some(remote)
+            }
+            _ => None,
+        };
+        let mut maintner = open_maintner(data, cfg, &maintner_args).await?;
         maintner.start_pollers();
         let dashboard = open_dashboard(data, &registry, maintner.corpus()).await?;
         registry.runtime().set_host_data(runtime::HostData {
@@ -83,22 +102,42 @@ impl Host {
         });
         std::fs::create_dir_all(data.incoming())?;
         let watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
+        let coordinator = match &cfg.build {
+            Some(setup) => Some(
+                start_coordinator(
+                    data,
+                    setup,
+                    &registry,
+                    &maintner,
+                    &dashboard,
+                    demo.as_deref(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let state = Arc::new(AppState {
             registry,
             admin_token: data.admin_token()?,
+            coordinator: coordinator.clone(),
         });
         Ok(Host {
             state,
             maintner,
             dashboard,
+            coordinator,
             watcher,
         })
     }
 
     pub fn router(&self) -> Router {
-        router(self.state.clone())
+        let r = router(self.state.clone())
             .merge(self.maintner.router())
-            .merge(self.dashboard.router())
+            .merge(self.dashboard.router());
+        match &self.coordinator {
+            Some(c) => r.merge(c.router()),
+            None => r,
+        }
     }
 
     pub fn shutdown(mut self) {
@@ -123,15 +162,42 @@ pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
     Ok(())
 }
 
+/// The pools and the coordinator, fed by the corpus's changes and recording into the
+/// dashboard's store.
+async fn start_coordinator(
+    data: &DataDir,
+    setup: &BuildSetup,
+    registry: &Arc<Registry>,
+    maintner: &maintnerd::Maintnerd,
+    dashboard: &dashboard::Dashboard,
+    demo: Option<&std::path::Path>,
+) -> Result<Arc<Coordinator>> {
+    let (s, r, d) = (setup.clone(), registry.clone(), data.path().to_path_buf());
+    let pools = tokio::task::spawn_blocking(move || builds::pools(&s, &r, &d)).await??;
+    let cfg = builds::config(setup, data.path(), demo);
+    let parts = coordinator::coordinator::Parts {
+        registry: registry.clone(),
+        corpus: maintner.corpus(),
+        corpus_changed: maintner.ingest().subscribe(),
+        store: dashboard.store.clone(),
+        pools,
+    };
+    Ok(Arc::new(Coordinator::start(cfg, parts)))
+}
+
 /// Seed the corpus log if it is empty, then open maintnerd (loads the corpus).
-async fn open_maintner(data: &DataDir, cfg: &ServeConfig) -> Result<maintnerd::Maintnerd> {
+async fn open_maintner(
+    data: &DataDir,
+    cfg: &ServeConfig,
+    args: &maintnerd::cli::ServeArgs,
+) -> Result<maintnerd::Maintnerd> {
     if let Some(recorded) = &cfg.seed_corpus {
         let n = data.seed_corpus(recorded)?;
         if n > 0 {
             tracing::info!(from = %recorded.display(), segments = n, "seeded the corpus log with a recorded corpus");
         }
     }
-    let config = cfg.maintner.config(&data.maintner())?;
+    let config = args.config(&data.maintner())?;
     let svc = tokio::task::spawn_blocking(move || maintnerd::Maintnerd::open(config)).await??;
     let stats = svc
         .corpus()
@@ -200,10 +266,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        runtime::metrics::render(&s.registry),
-    )
+    let mut text = runtime::metrics::render(&s.registry);
+    if let Some(c) = &s.coordinator {
+        text.push_str(&c.metrics());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 #[derive(Serialize)]

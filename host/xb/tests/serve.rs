@@ -29,6 +29,7 @@ async fn start() -> Server {
     let state = Arc::new(AppState {
         registry: registry.clone(),
         admin_token: token.clone(),
+        coordinator: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

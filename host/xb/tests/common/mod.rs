@@ -21,6 +21,14 @@ pub const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-te
 /// The whole host as `xb serve` starts it on `dir` (seeded with the recorded corpus),
 /// listening on loopback; returns it and its URL.
 pub async fn start_host(dir: &std::path::Path) -> (xb::serve::Host, String) {
+    start_with(dir, None).await
+}
+
+/// As [`start_host`], building as `build` says.
+pub async fn start_with(
+    dir: &std::path::Path,
+    build: Option<xb::builds::BuildSetup>,
+) -> (xb::serve::Host, String) {
     let data = xb::data::DataDir::new(dir).unwrap();
     let cfg = xb::serve::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -28,6 +36,7 @@ pub async fn start_host(dir: &std::path::Path) -> (xb::serve::Host, String) {
         seed_corpus: Some(RECORDED.into()),
         maintner: Default::default(),
         watch_interval: std::time::Duration::from_millis(50),
+        build,
     };
     let host = xb::serve::Host::start(&data, &cfg).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,171 @@
+//! The demo repository: a small project with a make step and tests, created in the data
+//! directory on first start so that `xb serve` has something of its own to build. Its
+//! history has six commits; the fifth breaks a test and the sixth fixes it, so the
+//! dashboard shows a failure between passes.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Its Gerrit project in the corpus, and its short name.
+pub const PROJECT: &str = "local/demo";
+pub const NAME: &str = "demo";
+
+const MAKE: &str = include_str!("demo/make.sh");
+const TEST: &str = include_str!("demo/test.sh");
+
+/// One commit: its subject and the files it writes.
+type Commit = (&'static str, &'static [(&'static str, &'static str)]);
+
+const HISTORY: &[Commit] = &[
+    (
+        "demo: words sorts its input",
+        &[
+            ("make.sh", MAKE),
+            ("test.sh", TEST),
+            ("lib/sort.sh", "sort_words() { tr ' ' '\\n' | sort; }\n"),
+            (
+                "tests/sort.sh",
+                ". lib/sort.sh\n[ \"$(echo 'b c a' | sort_words | tr '\\n' ' ')\" = 'a b c ' ]\n",
+            ),
+        ],
+    ),
+    (
+        "demo: count words",
+        &[
+            ("lib/count.sh", "count_words() { wc -w | tr -d ' '; }\n"),
+            (
+                "tests/count.sh",
+                ". lib/count.sh\n[ \"$(echo 'a b c' | count_words)\" = 3 ]\n",
+            ),
+        ],
+    ),
+    (
+        "demo: upper-case words",
+        &[
+            ("lib/upper.sh", "upper_words() { tr a-z A-Z; }\n"),
+            (
+                "tests/upper.sh",
+                ". lib/upper.sh\n[ \"$(echo 'a b' | upper_words)\" = 'A B' ]\n",
+            ),
+        ],
+    ),
+    (
+        "demo: unique words",
+        &[
+            (
+                "lib/unique.sh",
+                "unique_words() { tr ' ' '\\n' | sort -u; }\n",
+            ),
+            (
+                "tests/unique.sh",
+                ". lib/unique.sh\n[ \"$(echo 'a b a' | unique_words | wc -l)\" = 2 ]\n",
+            ),
+        ],
+    ),
+    (
+        "demo: sort in reverse",
+        &[("lib/sort.sh", "sort_words() { tr ' ' '\\n' | sort -r; }\n")],
+    ),
+    (
+        "demo: sort ascending again",
+        &[("lib/sort.sh", "sort_words() { tr ' ' '\\n' | sort; }\n")],
+    ),
+];
+
+/// The bare repository of the demo inside `data`, created with its history if missing.
+pub fn ensure(data: &Path) -> Result<PathBuf> {
+    let remote = data.join("demo").join("remote.git");
+    if remote.join("HEAD").exists() {
+        return Ok(remote);
+    }
+    let work = data.join("demo").join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    git(&work, &["init", "--quiet"])?;
+    git(&work, &["symbolic-ref", "HEAD", "refs/heads/master"])?;
+    for (subject, files) in HISTORY {
+        for (path, text) in *files {
+            write(&work.join(path), text)?;
+        }
+        commit(&work, subject)?;
+    }
+    let tmp = remote.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    git(
+        data,
+        &["clone", "--quiet", "--bare", &path(&work), &path(&tmp)],
+    )?;
+    std::fs::rename(&tmp, &remote)?;
+    Ok(remote)
+}
+
+/// Adds a commit to the demo's master (through its work tree) and pushes it: what a
+/// contributor landing a change does. Returns the new commit.
+pub fn land(data: &Path, file: &str, text: &str, subject: &str) -> Result<String> {
+    let work = data.join("demo").join("work");
+    write(&work.join(file), text)?;
+    commit(&work, subject)?;
+    git(
+        &work,
+        &[
+            "push",
+            "--quiet",
+            &path(&data.join("demo/remote.git")),
+            "master",
+        ],
+    )?;
+    let out = Command::new("git")
+        .current_dir(&work)
+        .args(["rev-parse", "HEAD"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn write(p: &Path, text: &str) -> Result<()> {
+    std::fs::create_dir_all(p.parent().expect("a file in a directory"))?;
+    std::fs::write(p, text)?;
+    if p.extension().is_some_and(|e| e == "sh") {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+fn commit(work: &Path, subject: &str) -> Result<()> {
+    git(work, &["add", "-A"])?;
+    git(
+        work,
+        &[
+            "-c",
+            "user.name=Demo Gopher",
+            "-c",
+            "user.email=demo@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            subject,
+        ],
+    )
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<()> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .with_context(|| "running git (is it installed?)")?;
+    if !out.status.success() {
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
