@@ -105,8 +105,9 @@ impl fmt::Display for LoadReport {
     }
 }
 
-/// Loads the log in `dir` into a corpus and reports throughput and peak memory.
-/// Run it in a fresh process for a meaningful peak RSS.
+/// Loads the log in `dir` (ours, or either layout of Go's: see
+/// [`DiskLog::open_read_only`]) into a corpus and reports throughput and peak memory.
+/// Changes nothing in `dir`. Run it in a fresh process for a meaningful peak RSS.
 pub fn corpus_load(dir: &Path) -> Result<LoadReport, LogError> {
     let (report, _) = load_corpus(dir)?;
     Ok(report)
@@ -118,7 +119,7 @@ pub fn load_corpus(dir: &Path) -> Result<(LoadReport, Corpus), LogError> {
     let (_, baseline) = memory_kb();
     let cpu_start = cpu_seconds();
     let start = Instant::now();
-    let log = DiskLog::open(dir)?;
+    let log = DiskLog::open_read_only(dir)?;
     let corpus = Corpus::load(&log)?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;

@@ -1,9 +1,10 @@
-//! The mutation log on disk: a data directory of reclog segments (spec §1.3).
+//! The mutation log on disk: a data directory of reclog segments, as Go's maintnerd keeps
+//! them on Cloud Storage (Go's maintner/maintnerd/gcslog).
 //!
 //! # Layout
 //!
 //! All files sit flat in the data directory, named as in the network client's cache
-//! (spec §1.5), so a follower's cache and a leader's log are the same thing:
+//! (Go's maintner/netsource.go), so a follower's cache and a leader's log are the same thing:
 //! - `NNNN.<sha224>.mutlog` — a *frozen* segment: complete, immutable, its name carries the
 //!   SHA-224 of its bytes (56 lowercase hex digits). NNNN is zero-padded decimal.
 //! - `NNNN.growing.mutlog` — the one segment still being appended to (the highest number).
@@ -35,6 +36,7 @@
 //!   size does not match, a gap in segment numbers — is an error naming the file and
 //!   offset. Nothing in the middle of the log is ever dropped silently.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,7 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 use sha2::{Digest, Sha224};
 
+use crate::lock::WriterLock;
 use crate::maintpb::Mutation;
 use crate::reclog::{self, RecordError};
 
@@ -86,6 +89,12 @@ pub enum LogError {
     },
     #[error("{dir}: bad segment layout: {reason}")]
     Layout { dir: PathBuf, reason: String },
+    #[error("{dir}: no mutation log here (no NNNN.<sha224>.mutlog or NNNN.growing.mutlog segment, no maintner-YYYY-MM-DD.mutlog day file)")]
+    NoLog { dir: PathBuf },
+    #[error("{dir}: the mutation log is held by another writer ({holder}); two writers corrupt the log, so stop that one first")]
+    Locked { dir: PathBuf, holder: String },
+    #[error("{dir}: the log was opened read-only")]
+    ReadOnly { dir: PathBuf },
 }
 
 impl LogError {
@@ -167,6 +176,9 @@ pub struct Truncation {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OpenReport {
     pub truncated: Option<Truncation>,
+    /// [`DiskLog::open_read_only`]: a torn tail of the last segment, left in place and not
+    /// read (a writer cut short, or one appending right now).
+    pub unread_tail: Option<Truncation>,
     /// A full growing segment sealed on open.
     pub sealed_on_open: Option<u32>,
 }
@@ -189,13 +201,20 @@ struct Growing {
 
 /// The mutation log in a data directory. One writer at a time (wrap it in a mutex);
 /// readers of a `&DiskLog` see every record appended before they started.
+///
+/// [`DiskLog::open`] opens it to write, holding the directory's [`WriterLock`];
+/// [`DiskLog::open_read_only`] opens it to read, changing nothing on disk.
 pub struct DiskLog {
     dir: PathBuf,
+    /// Every segment before the growing one. Opened read-only, every segment is here,
+    /// and those whose names carry no SHA-224 are marked `growing`.
     frozen: Vec<SegmentInfo>,
     growing: Growing,
     policy: SyncPolicy,
     report: OpenReport,
     scratch: Vec<u8>,
+    /// `None` when opened read-only.
+    lock: Option<WriterLock>,
 }
 
 /// The file name of a frozen segment.
@@ -213,6 +232,13 @@ pub fn growing_file_name(number: u32) -> String {
 pub enum SegmentName {
     Frozen { number: u32, sha224: String },
     Growing { number: u32 },
+}
+
+/// Is this one of the files Go's `DiskMutationLogger` writes, one a UTC day
+/// (`maintner-YYYY-MM-DD.mutlog`)? Go selects them by prefix and suffix, as here, and reads
+/// them in name order, which is time order. Record offsets restart at 0 in each.
+pub fn is_day_file_name(name: &str) -> bool {
+    name.starts_with("maintner-") && name.ends_with(".mutlog")
 }
 
 /// Parses `NNNN.<sha224>.mutlog` or `NNNN.growing.mutlog`; `None` for anything else.
@@ -234,21 +260,45 @@ pub fn parse_file_name(name: &str) -> Option<SegmentName> {
 }
 
 impl DiskLog {
-    /// Opens (creating if needed) the log in `dir` with the default fsync policy.
+    /// Opens (creating if needed) the log in `dir` to write, with the default fsync policy.
     pub fn open(dir: impl AsRef<Path>) -> Result<DiskLog, LogError> {
         Self::open_with(dir, SyncPolicy::default())
     }
 
-    /// Opens the log in `dir`: checks the segment layout, repairs a torn tail of the
-    /// growing segment (see [`DiskLog::open_report`]), and seals it if it is full.
+    /// Opens the log in `dir` to write: takes the directory's [`WriterLock`] (an error
+    /// naming the holder if another writer has it), checks the segment layout, repairs a
+    /// torn tail of the growing segment (see [`DiskLog::open_report`]), and seals it if it
+    /// is full.
+    ///
+    /// Segments named `NNNN.growing.mutlog` before the last one — what Go's network client
+    /// leaves for every segment whose URL is not on Cloud Storage — are complete copies:
+    /// they are sealed under their SHA-224. Go's day files are read but not appended to.
     pub fn open_with(dir: impl AsRef<Path>, policy: SyncPolicy) -> Result<DiskLog, LogError> {
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir).map_err(LogError::io(&dir))?;
-        let (frozen, growing_num) = scan_dir(&dir)?;
-        let next = frozen.len() as u32;
+        let lock = WriterLock::acquire(&dir)?;
+        let scan = scan_dir(&dir)?;
+        if scan.frozen.is_empty() && scan.growing.is_empty() && !scan.day_files.is_empty() {
+            return Err(LogError::Layout {
+                dir,
+                reason: "it holds Go maintner's day files (maintner-YYYY-MM-DD.mutlog), which \
+                         are read but never appended to; copy them into a new log first \
+                         (xb serve --seed-corpus DIR on an empty data directory)"
+                    .to_owned(),
+            });
+        }
+        let mut segs = segment_files(&dir, scan)?;
+        let last_growing = match segs.last() {
+            Some(s) if s.growing => segs.pop(),
+            _ => None,
+        };
+        for seg in segs.iter_mut().filter(|s| s.growing) {
+            seal_copy(&dir, seg)?;
+        }
+        let next = segs.len() as u32;
         let mut log = DiskLog {
             dir,
-            frozen,
+            frozen: segs,
             growing: Growing {
                 number: next,
                 file: None,
@@ -258,17 +308,61 @@ impl DiskLog {
             policy,
             report: OpenReport::default(),
             scratch: Vec::new(),
+            lock: Some(lock),
         };
-        if let Some(n) = growing_num {
-            if n != next {
-                return Err(LogError::Layout {
-                    dir: log.dir,
-                    reason: format!("growing segment is {n}, expected {next}"),
-                });
-            }
+        if last_growing.is_some() {
             log.resume_growing()?;
         }
         Ok(log)
+    }
+
+    /// Opens the log in `dir` to read, changing nothing on disk and taking no lock (a
+    /// writer may be appending meanwhile; what it appends later is not seen).
+    ///
+    /// Reads our layout and both of Go's: the network client's cache (the same names as
+    /// ours, where any segment may be `NNNN.growing.mutlog`, and a partial copy beside its
+    /// frozen segment is ignored) and, when no segment is there, the day files of Go's
+    /// `DiskMutationLogger`. A torn tail of the last segment is not read and is reported in
+    /// [`OpenReport::unread_tail`]. A directory with none of these is [`LogError::NoLog`].
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<DiskLog, LogError> {
+        let dir = dir.as_ref().to_owned();
+        let scan = match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => scan_dir(&dir)?,
+            _ => return Err(LogError::NoLog { dir }),
+        };
+        let mut segs = if scan.frozen.is_empty() && scan.growing.is_empty() {
+            day_file_segments(scan.day_files)?
+        } else {
+            if !scan.day_files.is_empty() {
+                tracing::warn!(dir = %dir.display(), "reading the segments; ignoring Go day files beside them");
+            }
+            segment_files(&dir, scan)?
+        };
+        let mut report = OpenReport::default();
+        let Some(last) = segs.last_mut() else {
+            return Err(LogError::NoLog { dir });
+        };
+        if last.growing {
+            let data = fs::read(&last.path).map_err(LogError::io(&last.path))?;
+            let good = whole_records_len(&data, &last.path)?;
+            report.unread_tail = torn_tail(&data, good, &last.path);
+            last.size = good;
+            last.sha224 = hex::encode(Sha224::digest(&data[..good as usize]));
+        }
+        Ok(DiskLog {
+            dir,
+            growing: Growing {
+                number: segs.len() as u32,
+                file: None,
+                size: 0,
+                sha: Sha224::new(),
+            },
+            frozen: segs,
+            policy: SyncPolicy::Manual,
+            report,
+            scratch: Vec::new(),
+            lock: None,
+        })
     }
 
     /// What open found and repaired.
@@ -285,17 +379,7 @@ impl DiskLog {
         let path = self.growing_path();
         let data = fs::read(&path).map_err(LogError::io(&path))?;
         let good = whole_records_len(&data, &path)?;
-        if good < data.len() as u64 {
-            let reason = match reclog::records(&data[good as usize..], good).find_map(Result::err) {
-                Some(e) => e.to_string(),
-                None => "zero-filled tail".to_owned(),
-            };
-            let t = Truncation {
-                path: path.clone(),
-                offset: good,
-                dropped: data.len() as u64 - good,
-                reason,
-            };
+        if let Some(t) = torn_tail(&data, good, &path) {
             tracing::warn!(path = %path.display(), offset = good, dropped = t.dropped,
                 reason = %t.reason, "torn tail of the mutation log; truncating to the last whole record");
             self.report.truncated = Some(t);
@@ -348,6 +432,11 @@ impl DiskLog {
     }
 
     fn append_record(&mut self, data: &[u8]) -> Result<RecordPos, LogError> {
+        if self.lock.is_none() {
+            return Err(LogError::ReadOnly {
+                dir: self.dir.clone(),
+            });
+        }
         let header_len = reclog::header(self.growing.size, data.len()).len() as u64;
         if self.growing.size > 0
             && self.growing.size + header_len + data.len() as u64 > SEGMENT_TARGET_SIZE
@@ -505,32 +594,27 @@ impl DiskLog {
     }
 }
 
-/// Lists the segment files of `dir`: frozen ones (checked contiguous from 0) and the growing
-/// segment's number if there is one.
-fn scan_dir(dir: &Path) -> Result<(Vec<SegmentInfo>, Option<u32>), LogError> {
-    let layout = |reason: String| LogError::Layout {
-        dir: dir.to_owned(),
-        reason,
-    };
-    let mut frozen = Vec::new();
-    let mut growing = None;
+/// The log files of a directory, by name.
+#[derive(Default)]
+struct Scan {
+    frozen: Vec<SegmentInfo>,
+    growing: Vec<(u32, PathBuf)>,
+    /// Go's `DiskMutationLogger` files, in name order.
+    day_files: Vec<PathBuf>,
+}
+
+fn scan_dir(dir: &Path) -> Result<Scan, LogError> {
+    let mut scan = Scan::default();
     for entry in fs::read_dir(dir).map_err(LogError::io(dir))? {
         let entry = entry.map_err(LogError::io(dir))?;
         let name = entry.file_name();
-        let Some(parsed) = name.to_str().and_then(parse_file_name) else {
-            tracing::debug!(file = ?name, "ignoring non-segment file in the log directory");
-            continue;
-        };
-        match parsed {
-            SegmentName::Growing { number } => {
-                if let Some(old) = growing.replace(number) {
-                    return Err(layout(format!("two growing segments, {old} and {number}")));
-                }
-            }
-            SegmentName::Frozen { number, sha224 } => {
+        let Some(name) = name.to_str() else { continue };
+        match parse_file_name(name) {
+            Some(SegmentName::Growing { number }) => scan.growing.push((number, entry.path())),
+            Some(SegmentName::Frozen { number, sha224 }) => {
                 let path = entry.path();
                 let size = entry.metadata().map_err(LogError::io(&path))?.len();
-                frozen.push(SegmentInfo {
+                scan.frozen.push(SegmentInfo {
                     number,
                     size,
                     sha224,
@@ -538,18 +622,105 @@ fn scan_dir(dir: &Path) -> Result<(Vec<SegmentInfo>, Option<u32>), LogError> {
                     path,
                 });
             }
+            None if is_day_file_name(name) => scan.day_files.push(entry.path()),
+            None => tracing::debug!(file = name, "ignoring a file that is no log segment"),
         }
     }
-    frozen.sort_by_key(|s| s.number);
-    for (i, s) in frozen.iter().enumerate() {
-        if s.number != i as u32 {
+    scan.day_files.sort();
+    Ok(scan)
+}
+
+/// The segments of a scan in number order, contiguous from 0: the frozen one of each
+/// number, else its growing copy (marked `growing`, size from the file).
+fn segment_files(dir: &Path, scan: Scan) -> Result<Vec<SegmentInfo>, LogError> {
+    let layout = |reason: String| LogError::Layout {
+        dir: dir.to_owned(),
+        reason,
+    };
+    let mut frozen = BTreeMap::new();
+    for seg in scan.frozen {
+        if let Some(old) = frozen.insert(seg.number, seg) {
             return Err(layout(format!(
-                "segment {} found where {} was expected (missing or duplicate segment)",
-                s.number, i
+                "two frozen segments numbered {}: {}",
+                old.number,
+                old.path.display()
             )));
         }
     }
-    Ok((frozen, growing))
+    let mut growing: BTreeMap<u32, PathBuf> = scan.growing.into_iter().collect();
+    let mut segs = Vec::new();
+    for number in 0.. {
+        if let Some(seg) = frozen.remove(&number) {
+            if let Some(copy) = growing.remove(&number) {
+                tracing::debug!(file = %copy.display(), "ignoring a partial copy of a frozen segment");
+            }
+            segs.push(seg);
+        } else if let Some(path) = growing.remove(&number) {
+            let size = fs::metadata(&path).map_err(LogError::io(&path))?.len();
+            segs.push(SegmentInfo {
+                number,
+                size,
+                sha224: String::new(),
+                growing: true,
+                path,
+            });
+        } else {
+            break;
+        }
+    }
+    if let Some(n) = frozen.keys().chain(growing.keys()).min() {
+        return Err(layout(format!(
+            "segment {n} found where {} was expected (missing or duplicate segment)",
+            segs.len()
+        )));
+    }
+    Ok(segs)
+}
+
+/// Go's day files read as segments: each is a reclog file with offsets from 0.
+fn day_file_segments(files: Vec<PathBuf>) -> Result<Vec<SegmentInfo>, LogError> {
+    let mut segs = Vec::with_capacity(files.len());
+    for (number, path) in (0..).zip(files) {
+        let size = fs::metadata(&path).map_err(LogError::io(&path))?.len();
+        segs.push(SegmentInfo {
+            number,
+            size,
+            sha224: String::new(),
+            growing: true,
+            path,
+        });
+    }
+    Ok(segs)
+}
+
+/// Seals a complete segment found under a growing name: renames it to its SHA-224 name.
+fn seal_copy(dir: &Path, seg: &mut SegmentInfo) -> Result<(), LogError> {
+    let sha = sha224_of_file(&seg.path, seg.size)?;
+    let to = dir.join(frozen_file_name(seg.number, &sha));
+    fs::rename(&seg.path, &to).map_err(LogError::io(&seg.path))?;
+    sync_dir(dir)?;
+    tracing::info!(from = %seg.path.display(), to = %to.display(), "sealed a complete segment copy");
+    seg.path = to;
+    seg.sha224 = sha;
+    seg.growing = false;
+    Ok(())
+}
+
+/// The torn tail after the first `good` bytes of `data`, if there is one.
+fn torn_tail(data: &[u8], good: u64, path: &Path) -> Option<Truncation> {
+    if good == data.len() as u64 {
+        return None;
+    }
+    let reason = match reclog::records(&data[good as usize..], good).find_map(Result::err) {
+        Some(e) => e.to_string(),
+        None => "zero-filled tail".to_owned(),
+    };
+    Some(Truncation {
+        path: path.to_owned(),
+        offset: good,
+        dropped: data.len() as u64 - good,
+        reason,
+    })
 }
 
 /// Length of the prefix of `data` made of whole records, if what follows is a torn tail.
@@ -649,6 +820,20 @@ fn stream_records<E: From<LogError>>(
 
 /// Checks that the first `size` bytes of `path` have SHA-224 `expected`, reading in chunks.
 fn check_sha_streaming(path: &Path, size: u64, expected: &str) -> Result<(), LogError> {
+    let actual = sha224_of_file(path, size)?;
+    if actual != expected {
+        return Err(LogError::Checksum {
+            path: path.to_owned(),
+            expected: expected.to_owned(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Lowercase hex SHA-224 of the first `size` bytes of `path` (a shorter file is an error),
+/// reading in chunks.
+pub fn sha224_of_file(path: &Path, size: u64) -> Result<String, LogError> {
     let mut file = File::open(path).map_err(LogError::io(path))?.take(size);
     let mut sha = Sha224::new();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -668,15 +853,7 @@ fn check_sha_streaming(path: &Path, size: u64, expected: &str) -> Result<(), Log
             actual: total,
         });
     }
-    let actual = hex::encode(sha.finalize());
-    if actual != expected {
-        return Err(LogError::Checksum {
-            path: path.to_owned(),
-            expected: expected.to_owned(),
-            actual,
-        });
-    }
-    Ok(())
+    Ok(hex::encode(sha.finalize()))
 }
 
 /// Reads the first `size` bytes of `path` into `buf`; a shorter file is an error.
@@ -724,28 +901,11 @@ pub struct VerifyReport {
 }
 
 /// Checks a log directory without changing it: every frozen segment's size and SHA-224,
-/// every record's framing and protobuf. A torn tail of the growing segment is an error here
-/// (open repairs it; verify only reports).
+/// every record's framing and protobuf. A torn tail of the last segment is an error here
+/// (a writer's open cuts it; `xb corpus repair` cuts it on request; verify only reports).
 pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, LogError> {
-    let dir = dir.as_ref();
-    let (mut segs, growing) = scan_dir(dir)?;
-    if let Some(n) = growing {
-        if n as usize != segs.len() {
-            return Err(LogError::Layout {
-                dir: dir.to_owned(),
-                reason: format!("growing segment is {n}, expected {}", segs.len()),
-            });
-        }
-        let path = dir.join(growing_file_name(n));
-        let size = fs::metadata(&path).map_err(LogError::io(&path))?.len();
-        segs.push(SegmentInfo {
-            number: n,
-            size,
-            sha224: String::new(),
-            growing: true,
-            path,
-        });
-    }
+    let log = DiskLog::open_read_only(dir)?;
+    let segs = log.segments();
     let mut report = VerifyReport {
         segments: segs.len(),
         records: 0,
@@ -753,7 +913,14 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, LogError> {
     };
     let mut buf = Vec::new();
     for seg in &segs {
-        read_prefix(&seg.path, seg.size, &mut buf)?;
+        let size = if seg.growing {
+            fs::metadata(&seg.path)
+                .map_err(LogError::io(&seg.path))?
+                .len()
+        } else {
+            seg.size
+        };
+        read_prefix(&seg.path, size, &mut buf)?;
         if !seg.growing {
             check_sha(&seg.path, &buf, &seg.sha224)?;
         }
@@ -769,7 +936,234 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport, LogError> {
             })?;
             report.records += 1;
         }
-        report.bytes += seg.size;
+        report.bytes += size;
     }
     Ok(report)
+}
+
+/// Where [`Repair`] cuts the log: at the first record that does not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub segment: u32,
+    pub path: PathBuf,
+    /// Offset of the bad record: the end of the last good one.
+    pub offset: u64,
+    /// Bytes of this segment from `offset` on.
+    pub dropped: u64,
+    /// What is wrong there.
+    pub reason: String,
+    /// Later segments, dropped whole (path, size).
+    pub later: Vec<(PathBuf, u64)>,
+}
+
+/// What [`Repair::apply`] will do, found without changing anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepairPlan {
+    /// Records before the cut (all of them when there is none).
+    pub kept_records: u64,
+    pub cut: Option<Cut>,
+    /// Frozen segments that read as whole records but whose bytes no longer match the
+    /// SHA-224 in their name: (path, SHA-224 of the bytes). They are renamed, so what is
+    /// served is what the name says.
+    pub renamed: Vec<(PathBuf, String)>,
+}
+
+impl RepairPlan {
+    pub fn is_empty(&self) -> bool {
+        self.cut.is_none() && self.renamed.is_empty()
+    }
+}
+
+impl std::fmt::Display for RepairPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (path, sha) in &self.renamed {
+            writeln!(
+                f,
+                "{}: its bytes do not match the SHA-224 in its name; renaming it to {}",
+                path.display(),
+                sha
+            )?;
+        }
+        match &self.cut {
+            None if self.renamed.is_empty() => {
+                writeln!(
+                    f,
+                    "the log is whole ({} records): nothing to drop",
+                    self.kept_records
+                )
+            }
+            None => writeln!(f, "keeping all {} records", self.kept_records),
+            Some(c) => {
+                writeln!(
+                    f,
+                    "keeping {} records; dropping {} bytes of {} from offset {}: {}",
+                    self.kept_records,
+                    c.dropped,
+                    c.path.display(),
+                    c.offset,
+                    c.reason
+                )?;
+                for (path, size) in &c.later {
+                    writeln!(
+                        f,
+                        "dropping the later segment {} ({size} bytes)",
+                        path.display()
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `xb corpus repair`: cuts the log back to its last good record. Holds the writer lock
+/// from planning to applying, so nothing appends in between, and refuses while another
+/// writer holds it.
+pub struct Repair {
+    dir: PathBuf,
+    plan: RepairPlan,
+    _lock: WriterLock,
+}
+
+impl Repair {
+    /// Takes the lock and reads the whole log (changing nothing) to find what to drop.
+    pub fn plan(dir: impl AsRef<Path>) -> Result<Repair, LogError> {
+        let dir = dir.as_ref().to_owned();
+        if !dir.is_dir() {
+            return Err(LogError::NoLog { dir });
+        }
+        let lock = WriterLock::acquire(&dir)?;
+        let segs = segment_files(&dir, scan_dir(&dir)?)?;
+        if segs.is_empty() {
+            return Err(LogError::NoLog { dir });
+        }
+        let mut plan = RepairPlan::default();
+        for (i, seg) in segs.iter().enumerate() {
+            let data = fs::read(&seg.path).map_err(LogError::io(&seg.path))?;
+            let (good, records, bad) = good_prefix(&data);
+            plan.kept_records += records;
+            if let Some(reason) = bad {
+                plan.cut = Some(Cut {
+                    segment: seg.number,
+                    path: seg.path.clone(),
+                    offset: good,
+                    dropped: data.len() as u64 - good,
+                    reason,
+                    later: segs[i + 1..]
+                        .iter()
+                        .map(|s| (s.path.clone(), s.size))
+                        .collect(),
+                });
+                break;
+            }
+            let actual = hex::encode(Sha224::digest(&data));
+            if !seg.growing && actual != seg.sha224 {
+                plan.renamed.push((seg.path.clone(), actual));
+            }
+        }
+        Ok(Repair {
+            dir,
+            plan,
+            _lock: lock,
+        })
+    }
+
+    pub fn plan_ref(&self) -> &RepairPlan {
+        &self.plan
+    }
+
+    /// Carries the plan out. Nothing is deleted: the dropped bytes and segments are moved
+    /// to a `dropped-<unix time>` directory beside the segments, which is returned.
+    pub fn apply(self) -> Result<Option<PathBuf>, LogError> {
+        let dir = &self.dir;
+        for (path, sha) in &self.plan.renamed {
+            let number = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(parse_file_name)
+                .map(|n| match n {
+                    SegmentName::Frozen { number, .. } | SegmentName::Growing { number } => number,
+                })
+                .expect("planned from a segment name");
+            let to = dir.join(frozen_file_name(number, sha));
+            fs::rename(path, &to).map_err(LogError::io(path))?;
+        }
+        let Some(cut) = &self.plan.cut else {
+            sync_dir(dir)?;
+            return Ok(None);
+        };
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let saved = dir.join(format!("dropped-{secs}"));
+        fs::create_dir_all(&saved).map_err(LogError::io(&saved))?;
+        let data = fs::read(&cut.path).map_err(LogError::io(&cut.path))?;
+        let tail = saved.join(format!("{:04}.from-{}.bytes", cut.segment, cut.offset));
+        fs::write(&tail, &data[cut.offset as usize..]).map_err(LogError::io(&tail))?;
+        for (path, _) in &cut.later {
+            let to = saved.join(path.file_name().expect("segment file name"));
+            fs::rename(path, &to).map_err(LogError::io(path))?;
+        }
+        File::open(&saved)
+            .and_then(|d| d.sync_all())
+            .map_err(LogError::io(&saved))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&cut.path)
+            .map_err(LogError::io(&cut.path))?;
+        file.set_len(cut.offset).map_err(LogError::io(&cut.path))?;
+        file.sync_all().map_err(LogError::io(&cut.path))?;
+        // The cut segment is the last one now: the one a writer appends to.
+        let growing = dir.join(growing_file_name(cut.segment));
+        fs::rename(&cut.path, &growing).map_err(LogError::io(&cut.path))?;
+        sync_dir(dir)?;
+        Ok(Some(saved))
+    }
+}
+
+/// The whole, decodable records at the start of a segment's bytes: (their length, how
+/// many, what is wrong after them if anything is).
+fn good_prefix(data: &[u8]) -> (u64, u64, Option<String>) {
+    let mut good = 0;
+    let mut records = 0;
+    for rec in reclog::records(data, 0) {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => return (good, records, Some(e.to_string())),
+        };
+        if let Err(e) = Mutation::decode(rec.data) {
+            let why = format!("bad protobuf Mutation at offset {}: {e}", rec.offset);
+            return (good, records, Some(why));
+        }
+        good = rec.end();
+        records += 1;
+    }
+    (good, records, None)
+}
+
+/// Copies every record of the log in `from` — any layout [`DiskLog::open_read_only`]
+/// reads, Go's day files included — into a new log at `to`, framed and segmented as ours.
+/// `to` must not exist or be empty. The copy is written beside it and renamed into place,
+/// so `to` ends up with all of it or nothing. Returns how many records were copied.
+pub fn copy_log(from: &Path, to: &Path) -> Result<u64, LogError> {
+    let src = DiskLog::open_read_only(from)?;
+    let tmp = to.with_extension("copying");
+    if tmp.exists() {
+        // Left by a copy that was interrupted.
+        fs::remove_dir_all(&tmp).map_err(LogError::io(&tmp))?;
+    }
+    let mut dst = DiskLog::open_with(&tmp, SyncPolicy::Manual)?;
+    let mut n = 0;
+    src.for_each_record(|r| {
+        dst.append_raw(r.data)?;
+        n += 1;
+        Ok::<_, LogError>(())
+    })?;
+    dst.sync()?;
+    drop(dst);
+    fs::rename(&tmp, to).map_err(LogError::io(&tmp))?;
+    if let Some(parent) = to.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(n)
 }

@@ -5,12 +5,13 @@
 //! Pure: no network, no async. `maintnerd` builds ingestion, the log server and the
 //! follower on top of this crate.
 //!
-//! - [`maintpb`]: the `maintpb.Mutation` protobuf schema (spec §2).
-//! - [`reclog`]: the `REC@<hexoff>+<hexlen>=` record framing (spec §1.1).
-//! - [`disklog`]: the segmented, SHA-224-checked log in a data directory (spec §1.3).
+//! - [`maintpb`]: the `maintpb.Mutation` protobuf schema (Go's maintner/maintpb).
+//! - [`reclog`]: the `REC@<hexoff>+<hexlen>=` record framing (Go's maintner/reclog).
+//! - [`disklog`]: the segmented, SHA-224-checked log in a data directory,
+//!   with one writer at a time ([`lock`]).
 //! - [`Corpus`]: the model — [`github`], [`gerrit`] (with [`notedb`] parsing and
 //!   [`votes`]), [`git`] — built only by [`Corpus::apply`].
-//! - [`trywork`]: changes waiting for trybots, kept incrementally (spec §5).
+//! - [`trywork`]: changes waiting for trybots, kept incrementally (Go's `GoFindTryWork`).
 //! - [`query`]: indexed queries returning owned, serializable records (for plugins).
 //! - [`stats`], [`verify`], [`bench`](mod@bench): what `xb corpus stats|verify` and
 //!   `xb bench corpus-load` call.
@@ -62,6 +63,7 @@ pub mod github;
 mod grow;
 pub mod intern;
 pub mod issuerefs;
+pub mod lock;
 pub mod maintpb;
 pub mod notedb;
 pub mod query;
@@ -73,7 +75,10 @@ pub mod trywork;
 pub mod votes;
 
 pub use corpus::{Applied, Corpus};
-pub use disklog::{verify, DiskLog, LogError, RecordPos, SegmentInfo, SyncPolicy, VerifyReport};
+pub use disklog::{
+    verify, DiskLog, LogError, RecordPos, Repair, RepairPlan, SegmentInfo, SyncPolicy, VerifyReport,
+};
+pub use lock::WriterLock;
 pub use maintpb::Mutation;
 pub use stats::Stats;
 pub use trywork::TryWork;

@@ -58,7 +58,80 @@ fn go_log_copied_into_a_disklog_loads_the_same() {
         log.append_raw(rec.unwrap().data).unwrap();
     }
     log.sync().unwrap();
-    let corpus = Corpus::load(&DiskLog::open(dir.path()).unwrap()).unwrap();
+    let corpus = Corpus::load(&DiskLog::open_read_only(dir.path()).unwrap()).unwrap();
     let want = std::fs::read_to_string(data("expected.txt")).unwrap();
     assert_same(&dump::render(&corpus), &want);
+}
+
+/// The records of the Go-written day file, re-framed into files of `sizes` records each
+/// (offsets from 0 in every file, as each of Go's files and segments has them).
+fn split_records(sizes: &[usize]) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(data("maintner-2017-07-01.mutlog")).unwrap();
+    let mut recs = maintner::reclog::records(&bytes, 0).map(|r| r.unwrap().data);
+    let mut files = Vec::new();
+    for &n in sizes {
+        let mut file = Vec::new();
+        for data in recs.by_ref().take(n) {
+            maintner::reclog::encode_record(file.len() as u64, data, &mut file);
+        }
+        files.push(file);
+    }
+    assert!(recs.next().is_none(), "sizes cover all 48 records");
+    files
+}
+
+fn load_rendered(dir: &std::path::Path) -> String {
+    dump::render(&Corpus::load(&DiskLog::open_read_only(dir).unwrap()).unwrap())
+}
+
+#[test]
+fn a_directory_of_go_day_files_loads_to_expected_txt() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in ["maintner-2017-07-01.mutlog", "maintner-2017-07-02.mutlog"]
+        .iter()
+        .zip(split_records(&[20, 28]))
+    {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let want = std::fs::read_to_string(data("expected.txt")).unwrap();
+    assert_same(&load_rendered(dir.path()), &want);
+    let report = maintner::bench::corpus_load(dir.path()).unwrap();
+    assert_eq!(report.mutations, 48);
+
+    // Go's day files are never appended to: a writer says so and how to convert them.
+    let err = DiskLog::open(dir.path()).err().expect("writer refused");
+    assert!(err.to_string().contains("day files"), "{err}");
+    let ours = dir.path().join("converted");
+    assert_eq!(maintner::disklog::copy_log(dir.path(), &ours).unwrap(), 48);
+    assert_same(&load_rendered(&ours), &want);
+    assert_eq!(maintner::verify(&ours).unwrap().records, 48);
+}
+
+#[test]
+fn a_go_network_cache_directory_loads_to_expected_txt() {
+    use maintner::disklog::{frozen_file_name, growing_file_name};
+    let dir = tempfile::tempdir().unwrap();
+    let files = split_records(&[20, 14, 14]);
+    let sha = |b: &[u8]| hex::encode(<sha2::Sha224 as sha2::Digest>::digest(b));
+    // What Go's netsource leaves: a frozen segment with a stale partial copy beside it,
+    // a complete segment still under its growing name (its URL was not on Cloud Storage),
+    // the growing segment, and a temporary file.
+    let d = dir.path();
+    std::fs::write(d.join(frozen_file_name(0, &sha(&files[0]))), &files[0]).unwrap();
+    std::fs::write(d.join(growing_file_name(0)), &files[0][..100]).unwrap();
+    std::fs::write(d.join(growing_file_name(1)), &files[1]).unwrap();
+    std::fs::write(d.join(growing_file_name(2)), &files[2]).unwrap();
+    std::fs::write(d.join("tempseg123456"), b"partial download").unwrap();
+    let want = std::fs::read_to_string(data("expected.txt")).unwrap();
+    assert_same(&load_rendered(d), &want);
+    assert_eq!(maintner::bench::corpus_load(d).unwrap().mutations, 48);
+
+    // A writer seals the complete copy under its SHA-224 and appends after the last one.
+    let log = DiskLog::open(d).unwrap();
+    let segs = log.segments();
+    assert_eq!(segs.len(), 3);
+    assert_eq!(segs[1].path, d.join(frozen_file_name(1, &sha(&files[1]))));
+    assert!(segs[2].growing);
+    drop(log);
+    assert_same(&load_rendered(d), &want);
 }

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         log.clone(),
         LogServerOptions {
             long_poll: Duration::from_secs(1),
+            ..Default::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

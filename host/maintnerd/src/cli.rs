@@ -15,7 +15,7 @@ use crate::store::SharedLog;
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum CorpusCommand {
-    /// Load the corpus of the data directory and print what it holds.
+    /// Load the corpus of the data directory and print what it holds. Changes nothing.
     Stats,
     /// Mirror a log server (e.g. http://host:port/maintner/logs) into the data directory,
     /// checking SHA-224s; with --follow, keep long-polling for new mutations.
@@ -35,6 +35,14 @@ pub enum CorpusCommand {
     /// Check every segment's size and SHA-224, every record's framing and protobuf, and
     /// the Gerrit invariants of the loaded corpus. Changes nothing.
     Verify,
+    /// Cut the log back to its last good record, saying first what is dropped (the
+    /// dropped bytes are kept in a dropped-<time> directory beside the log). Refused while
+    /// another writer (xb serve, a sync) holds the log.
+    Repair {
+        /// Only say what would be dropped.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// The maintnerd flags of `xb serve` (Go maintnerd's names where they exist); flatten into
@@ -66,6 +74,11 @@ pub struct ServeArgs {
     /// Seconds between Gerrit and git polls.
     #[arg(long, default_value_t = 300)]
     pub git_interval: u64,
+    /// Scheme and host followers reach this server at (e.g. https://maintner.example.com),
+    /// for the absolute URLs of finished log segments; default: http:// and the request's
+    /// Host header.
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -76,6 +89,7 @@ impl ServeArgs {
         c.github_api = self.github_api.clone();
         c.github_interval = std::time::Duration::from_secs(self.github_interval);
         c.git_interval = std::time::Duration::from_secs(self.git_interval);
+        c.public_url = self.public_url.clone();
         for r in &self.watch_github {
             let (owner, repo) = r
                 .split_once('/')
@@ -137,6 +151,7 @@ pub async fn execute(cmd: CorpusCommand, data_dir: &Path) -> anyhow::Result<Stri
         CorpusCommand::Verify => blocking(move || verify(&dir)).await,
         CorpusCommand::Sync { url, follow } => sync(&url, &dir, follow).await,
         CorpusCommand::ImportGit { repo, name } => import_git(&repo, name, data_dir).await,
+        CorpusCommand::Repair { dry_run } => blocking(move || repair(&dir, dry_run)).await,
     }
 }
 
@@ -148,8 +163,13 @@ async fn blocking(
         .context("corpus task panicked")?
 }
 
+/// Opens the log of `dir` to read only (see `DiskLog::open_read_only`).
+fn open_to_read(dir: &Path) -> anyhow::Result<DiskLog> {
+    DiskLog::open_read_only(dir).with_context(|| format!("opening log {}", dir.display()))
+}
+
 fn stats(dir: &Path) -> anyhow::Result<String> {
-    let log = DiskLog::open(dir).with_context(|| format!("opening log {}", dir.display()))?;
+    let log = open_to_read(dir)?;
     let started = std::time::Instant::now();
     let corpus = Corpus::load(&log).with_context(|| format!("loading {}", dir.display()))?;
     let elapsed = started.elapsed();
@@ -163,8 +183,33 @@ fn stats(dir: &Path) -> anyhow::Result<String> {
         log.total_size(),
         elapsed.as_secs_f64()
     )?;
+    if let Some(t) = &log.open_report().unread_tail {
+        writeln!(
+            out,
+            "not loaded: {} bytes at the end of {} from offset {} ({}); xb corpus repair cuts them",
+            t.dropped,
+            t.path.display(),
+            t.offset,
+            t.reason
+        )?;
+    }
     write!(out, "{}", corpus.stats())?;
     Ok(out)
+}
+
+fn repair(dir: &Path, dry_run: bool) -> anyhow::Result<String> {
+    let repair =
+        maintner::Repair::plan(dir).with_context(|| format!("repairing {}", dir.display()))?;
+    // Said before anything changes, so an interrupted repair has already told what it
+    // was dropping.
+    print!("{}", repair.plan_ref());
+    if dry_run || repair.plan_ref().is_empty() {
+        return Ok(String::new());
+    }
+    Ok(match repair.apply()? {
+        Some(saved) => format!("repaired; the dropped bytes are in {}\n", saved.display()),
+        None => "repaired\n".to_owned(),
+    })
 }
 
 fn verify(dir: &Path) -> anyhow::Result<String> {
@@ -173,8 +218,7 @@ fn verify(dir: &Path) -> anyhow::Result<String> {
         "ok: {} segments, {} records, {} bytes\n",
         report.segments, report.records, report.bytes
     );
-    let log = DiskLog::open(dir)?;
-    let problems = Corpus::load(&log)?.check();
+    let problems = Corpus::load(&open_to_read(dir)?)?.check();
     if !problems.is_empty() {
         anyhow::bail!(
             "{}: corpus invariants violated:\n{}",
@@ -199,9 +243,9 @@ async fn sync(url: &str, dir: &Path, follow: bool) -> anyhow::Result<String> {
     }
     let opts = SyncOptions {
         progress: true,
-        wait_for_change: false,
+        ..Default::default()
     };
-    let r = follower::sync_with(&reqwest::Client::new(), url, dir, &opts)
+    let r = follower::sync_with(&follower::client(&opts.timeouts), url, dir, &opts)
         .await
         .with_context(|| format!("syncing {url} into {}", dir.display()))?;
     Ok(format!(

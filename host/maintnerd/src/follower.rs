@@ -1,17 +1,25 @@
-//! The follower: mirrors a log server (spec §1.4) into a local cache directory
-//! (spec §1.5), checking each segment's SHA-224 and detecting a *split* — the server's
-//! history no longer extends what we already have (e.g. the leader restarted and lost
-//! mutations we had read). On a split nothing local is changed or deleted.
+//! The follower: mirrors a log server (see [`crate::logserver`]) into a local cache
+//! directory, as Go's maintner/netsource.go does, checking each segment's SHA-224 and
+//! detecting a *split* — the server's history no longer extends what we already have (e.g.
+//! the leader restarted and lost mutations we had read). On a split nothing local is changed or deleted.
 //!
 //! The cache has the layout of a data directory (`NNNN.<sha224>.mutlog` frozen segments,
 //! `NNNN.growing.mutlog` for the server's last segment), so it opens with
-//! [`maintner::DiskLog`] to load a corpus.
+//! [`maintner::DiskLog`] to load a corpus. The follower is the cache's writer: it holds the
+//! directory's [`WriterLock`] while it syncs.
+//!
+//! Memory and time are bounded whatever the server does: a segment is streamed to a
+//! temporary file (hashed on the way) and refused as soon as it passes the size the index
+//! gave; the index is capped at [`MAX_INDEX_BYTES`]; connecting, waiting for response
+//! headers and every silence while a body arrives have [`Timeouts`].
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use maintner::disklog::{frozen_file_name, growing_file_name, parse_file_name, SegmentName};
+use maintner::WriterLock;
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha224};
 
@@ -42,6 +50,18 @@ pub enum FollowError {
         got: u64,
         expected: u64,
     },
+    #[error("{url}: segment {segment}: the server sends more than the {expected} bytes the index says; refused")]
+    TooLong {
+        url: String,
+        segment: i64,
+        expected: u64,
+    },
+    #[error("{url}: no {what} within {after:?}")]
+    TimedOut {
+        url: String,
+        what: &'static str,
+        after: Duration,
+    },
     /// The server's log does not extend the local one (Go's `ErrSplit`).
     #[error(
         "maintner: leader server's history split, process out of sync: segment {segment}: {reason}"
@@ -63,6 +83,42 @@ impl FollowError {
     }
 }
 
+/// Largest segment index accepted (each entry is about 200 bytes).
+pub const MAX_INDEX_BYTES: u64 = 16 << 20;
+
+/// How long the follower waits on a server before giving up on a round.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// To open a connection (set on the client, see [`client`]).
+    pub connect: Duration,
+    /// From sending a request to the response headers.
+    pub headers: Duration,
+    /// Added to `headers` for a long poll, which the server holds open while nothing
+    /// changes (Go's server answers 304 after 55 s).
+    pub long_poll: Duration,
+    /// The longest silence while a response body arrives.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            headers: Duration::from_secs(30),
+            long_poll: Duration::from_secs(60),
+            idle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An HTTP client with the connect timeout of `t`.
+pub fn client(t: &Timeouts) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .build()
+        .expect("HTTP client with default TLS settings")
+}
+
 /// Options of one sync round.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
@@ -70,6 +126,7 @@ pub struct SyncOptions {
     pub progress: bool,
     /// Long-poll: wait until the server has something beyond what the cache holds.
     pub wait_for_change: bool,
+    pub timeouts: Timeouts,
 }
 
 /// What a round did.
@@ -97,23 +154,39 @@ struct LocalSeg {
 pub async fn sync(url: &str, cache_dir: &Path) -> Result<SyncReport, FollowError> {
     let opts = SyncOptions {
         progress: true,
-        wait_for_change: false,
+        ..Default::default()
     };
-    sync_with(&reqwest::Client::new(), url, cache_dir, &opts).await
+    sync_with(&client(&opts.timeouts), url, cache_dir, &opts).await
 }
 
-/// One sync round with explicit options.
+/// One sync round with explicit options. Holds the cache's writer lock for the round.
 pub async fn sync_with(
     client: &reqwest::Client,
     url: &str,
     cache_dir: &Path,
     opts: &SyncOptions,
 ) -> Result<SyncReport, FollowError> {
+    let _lock = lock(cache_dir)?;
+    sync_round(client, url, cache_dir, opts).await
+}
+
+/// Creates the cache directory and takes its writer lock.
+fn lock(cache_dir: &Path) -> Result<WriterLock, FollowError> {
     fs::create_dir_all(cache_dir).map_err(FollowError::io(cache_dir))?;
+    Ok(WriterLock::acquire(cache_dir)?)
+}
+
+/// One round; the caller holds the lock.
+async fn sync_round(
+    client: &reqwest::Client,
+    url: &str,
+    cache_dir: &Path,
+    opts: &SyncOptions,
+) -> Result<SyncReport, FollowError> {
     let local = scan(cache_dir)?;
     let local_total: u64 = local.iter().map(|s| s.size).sum();
     let wait = (opts.wait_for_change && local_total > 0).then_some(local_total);
-    let index = fetch_index(client, url, wait).await?;
+    let index = fetch_index(client, url, wait, &opts.timeouts).await?;
     check_extends(&local, &index)?;
 
     let to_fetch: u64 = index
@@ -138,16 +211,14 @@ pub async fn sync_with(
             url: url.to_string(),
             what: format!("segment {} url {:?}: {e}", seg.number, seg.url),
         })?;
-        report.downloaded_bytes += sync_segment(
+        let fetch = Fetch {
             client,
-            seg_url.as_str(),
-            cache_dir,
+            url: seg_url.as_str(),
             seg,
-            have,
-            is_last,
-            &bar,
-        )
-        .await?;
+            bar: &bar,
+            timeouts: &opts.timeouts,
+        };
+        report.downloaded_bytes += sync_segment(&fetch, cache_dir, have, is_last).await?;
         report.segments += 1;
         report.total_bytes += seg.size as u64;
     }
@@ -183,7 +254,8 @@ pub async fn follow_into(
         let (dir, corpus) = (cache_dir.to_path_buf(), corpus.clone());
         async move {
             let applied = tokio::task::spawn_blocking(move || {
-                let log = maintner::DiskLog::open(&dir)?;
+                // Read-only: this process already holds the cache's writer lock.
+                let log = maintner::DiskLog::open_read_only(&dir)?;
                 corpus.write().unwrap().catch_up(&log)
             })
             .await
@@ -196,31 +268,36 @@ pub async fn follow_into(
 }
 
 /// The follower loop: a first round with a progress bar, then long-polls. After each
-/// good round `after` runs; its error ends the loop, as do a split and a checksum error.
-/// Other errors (network) are retried every 5 s.
+/// good round `after` runs; its error ends the loop, as do a split, a checksum error and
+/// a local I/O error. Other errors (network, timeouts, a server lying about sizes) are
+/// retried every 5 s. Holds the cache's writer lock throughout.
 async fn follow_rounds<F, Fut>(url: &str, cache_dir: &Path, mut after: F) -> Result<(), FollowError>
 where
     F: FnMut(SyncReport) -> Fut,
     Fut: std::future::Future<Output = Result<(), FollowError>>,
 {
-    let client = reqwest::Client::new();
+    let _lock = lock(cache_dir)?;
     let mut opts = SyncOptions {
         progress: true,
-        wait_for_change: false,
+        ..Default::default()
     };
+    let client = client(&opts.timeouts);
     loop {
-        match sync_with(&client, url, cache_dir, &opts).await {
+        match sync_round(&client, url, cache_dir, &opts).await {
             Ok(r) => after(r).await?,
-            Err(e @ (FollowError::Split { .. } | FollowError::Checksum { .. })) => return Err(e),
+            Err(
+                e @ (FollowError::Split { .. }
+                | FollowError::Checksum { .. }
+                | FollowError::Log(_)
+                | FollowError::Io { .. }),
+            ) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "log follower round failed; retrying in 5s");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
-        opts = SyncOptions {
-            progress: false,
-            wait_for_change: true,
-        };
+        opts.progress = false;
+        opts.wait_for_change = true;
     }
 }
 
@@ -242,17 +319,23 @@ async fn fetch_index(
     client: &reqwest::Client,
     url: &str,
     wait_size_not: Option<u64>,
+    t: &Timeouts,
 ) -> Result<Vec<LogSegmentJson>, FollowError> {
-    let http = |source| FollowError::Http {
+    let index_err = |what: String| FollowError::Index {
         url: url.to_string(),
-        source,
+        what,
+    };
+    let wait = if wait_size_not.is_some() {
+        t.headers + t.long_poll
+    } else {
+        t.headers
     };
     loop {
         let mut req = client.get(url);
         if let Some(s) = wait_size_not {
             req = req.query(&[("waitsizenot", s)]);
         }
-        let resp = req.send().await.map_err(http)?;
+        let mut resp = send(req, url, wait).await?;
         match resp.status() {
             StatusCode::NOT_MODIFIED if wait_size_not.is_some() => continue,
             StatusCode::OK => {}
@@ -263,26 +346,64 @@ async fn fetch_index(
                 })
             }
         }
-        let body = resp.bytes().await.map_err(http)?;
+        let mut body = Vec::new();
+        while let Some(chunk) = next_chunk(&mut resp, url, t).await? {
+            if (body.len() + chunk.len()) as u64 > MAX_INDEX_BYTES {
+                return Err(index_err(format!("larger than {MAX_INDEX_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
         let index: Vec<LogSegmentJson> =
-            serde_json::from_slice(&body).map_err(|e| FollowError::Index {
-                url: url.to_string(),
-                what: e.to_string(),
-            })?;
+            serde_json::from_slice(&body).map_err(|e| index_err(e.to_string()))?;
         for (i, s) in index.iter().enumerate() {
             let bad_sha = s.sha224.len() != 56 || hex::decode(&s.sha224).is_err();
             if s.number != i as i64 || s.size < 0 || bad_sha {
-                return Err(FollowError::Index {
-                    url: url.to_string(),
-                    what: format!("entry {i}: {s:?}"),
-                });
+                return Err(index_err(format!("entry {i}: {s:?}")));
             }
         }
         return Ok(index);
     }
 }
 
-/// Split detection (spec §1.5): what the cache holds must be a prefix of the server's log.
+/// Sends `req`, giving up if the response headers take longer than `wait`.
+async fn send(
+    req: reqwest::RequestBuilder,
+    url: &str,
+    wait: Duration,
+) -> Result<reqwest::Response, FollowError> {
+    match tokio::time::timeout(wait, req.send()).await {
+        Ok(r) => r.map_err(|source| FollowError::Http {
+            url: url.to_string(),
+            source,
+        }),
+        Err(_) => Err(FollowError::TimedOut {
+            url: url.to_string(),
+            what: "response headers",
+            after: wait,
+        }),
+    }
+}
+
+/// The next piece of a response body, giving up after `t.idle` of silence.
+async fn next_chunk(
+    resp: &mut reqwest::Response,
+    url: &str,
+    t: &Timeouts,
+) -> Result<Option<bytes::Bytes>, FollowError> {
+    match tokio::time::timeout(t.idle, resp.chunk()).await {
+        Ok(r) => r.map_err(|source| FollowError::Http {
+            url: url.to_string(),
+            source,
+        }),
+        Err(_) => Err(FollowError::TimedOut {
+            url: url.to_string(),
+            what: "response body bytes",
+            after: t.idle,
+        }),
+    }
+}
+
+/// Split detection (Go's `sumCommonPrefixSize` and `ErrSplit`): what the cache holds must be a prefix of the server's log.
 fn check_extends(local: &[LocalSeg], index: &[LogSegmentJson]) -> Result<(), FollowError> {
     for (i, l) in local.iter().enumerate() {
         let split = |reason: String| FollowError::Split {
@@ -319,125 +440,218 @@ fn check_extends(local: &[LocalSeg], index: &[LogSegmentJson]) -> Result<(), Fol
     Ok(())
 }
 
-/// Makes the cache hold segment `seg`; returns the bytes downloaded.
+/// One segment to fetch.
+struct Fetch<'a> {
+    client: &'a reqwest::Client,
+    url: &'a str,
+    seg: &'a LogSegmentJson,
+    bar: &'a indicatif::ProgressBar,
+    timeouts: &'a Timeouts,
+}
+
+/// Makes the cache hold segment `f.seg`; returns the bytes downloaded. What is fetched goes
+/// to a temporary file, renamed into place only once its size and SHA-224 are right.
 async fn sync_segment(
-    client: &reqwest::Client,
-    url: &str,
+    f: &Fetch<'_>,
     dir: &Path,
-    seg: &LogSegmentJson,
     have: Option<&LocalSeg>,
     is_last: bool,
-    bar: &indicatif::ProgressBar,
 ) -> Result<u64, FollowError> {
-    let size = seg.size as u64;
+    let seg = f.seg;
     let want_name = if is_last {
         growing_file_name(seg.number as u32)
     } else {
         frozen_file_name(seg.number as u32, &seg.sha224)
     };
     let want_path = dir.join(&want_name);
-    if let Some(l) = have.filter(|l| l.size == size) {
+    if let Some(l) = have.filter(|l| l.size == seg.size as u64) {
         // Same bytes (checked by check_extends); only the name may change (sealed).
         if l.path != want_path {
             fs::rename(&l.path, &want_path).map_err(FollowError::io(&l.path))?;
         }
         return Ok(0);
     }
-    let prefix = match have {
-        Some(l) => fs::read(&l.path).map_err(FollowError::io(&l.path))?,
-        None => Vec::new(),
-    };
-    let mut downloaded = 0;
-    let mut data = download(client, url, seg, prefix.len() as u64, bar, &mut downloaded).await?;
-    let mut full = prefix.clone();
-    full.append(&mut data);
-    if full.len() as u64 != size {
-        return Err(FollowError::Short {
-            url: url.to_string(),
-            segment: seg.number,
-            got: full.len() as u64,
-            expected: size,
-        });
-    }
-    if sha224_hex(&full) != seg.sha224 && !prefix.is_empty() {
-        // Either the download is bad or our prefix is not the server's: fetch it all to
-        // tell which (Go deletes the partial file and retries from scratch).
-        full = download(client, url, seg, 0, bar, &mut downloaded).await?;
-        if sha224_hex(&full) == seg.sha224 && full.get(..prefix.len()) != Some(&prefix[..]) {
-            return Err(FollowError::Split {
-                segment: seg.number,
-                reason: format!(
-                    "our {} bytes are not a prefix of the server's",
-                    prefix.len()
-                ),
-            });
-        }
-    }
-    let actual = sha224_hex(&full);
-    if actual != seg.sha224 {
-        return Err(FollowError::Checksum {
-            url: url.to_string(),
-            segment: seg.number,
-            size: full.len() as u64,
-            expected: seg.sha224.clone(),
-            actual,
-        });
-    }
     let tmp = dir.join(format!("tempseg{}-{}", seg.number, std::process::id()));
-    fs::write(&tmp, &full).map_err(FollowError::io(&tmp))?;
+    let downloaded = match fetch_to(f, have, &tmp).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
     fs::rename(&tmp, &want_path).map_err(FollowError::io(&tmp))?;
     if let Some(l) = have.filter(|l| l.path != want_path) {
         fs::remove_file(&l.path).map_err(FollowError::io(&l.path))?;
     }
-    tracing::debug!(file = %want_path.display(), bytes = full.len(), "wrote segment");
+    tracing::debug!(file = %want_path.display(), bytes = seg.size, "wrote segment");
     Ok(downloaded)
 }
 
-/// GETs bytes `from..size` of a segment (the whole segment if `from` is 0).
-async fn download(
-    client: &reqwest::Client,
-    url: &str,
-    seg: &LogSegmentJson,
-    from: u64,
-    bar: &indicatif::ProgressBar,
-    downloaded: &mut u64,
-) -> Result<Vec<u8>, FollowError> {
-    let http = |source| FollowError::Http {
-        url: url.to_string(),
-        source,
-    };
-    let mut req = client.get(url);
-    if from > 0 {
-        req = req.header(
-            reqwest::header::RANGE,
-            format!("bytes={from}-{}", seg.size - 1),
-        );
+/// Writes the whole segment to `tmp`: what the cache has of it, then the rest from the
+/// server. Returns the bytes downloaded.
+async fn fetch_to(f: &Fetch<'_>, have: Option<&LocalSeg>, tmp: &Path) -> Result<u64, FollowError> {
+    let (seg, size) = (f.seg, f.seg.size as u64);
+    let mut out = SegmentFile::create(tmp)?;
+    if let Some(l) = have {
+        out.copy_from(&l.path)?;
     }
-    let mut resp = req.send().await.map_err(http)?;
+    let prefix = out.len;
+    let prefix_sha = out.sha_hex();
+    let mut downloaded = 0;
+    download(f, &mut out, &mut downloaded).await?;
+    out.check_len(f)?;
+    if out.sha_hex() != seg.sha224 && prefix > 0 {
+        // Either the download is bad or our prefix is not the server's: fetch it all to
+        // tell which (Go deletes the partial file and retries from scratch).
+        out.restart(prefix)?;
+        download(f, &mut out, &mut downloaded).await?;
+        out.check_len(f)?;
+        if out.sha_hex() == seg.sha224 && out.sha_at_mark.as_ref() != Some(&prefix_sha) {
+            return Err(FollowError::Split {
+                segment: seg.number,
+                reason: format!("our {prefix} bytes are not a prefix of the server's"),
+            });
+        }
+    }
+    let actual = out.sha_hex();
+    if actual != seg.sha224 {
+        return Err(FollowError::Checksum {
+            url: f.url.to_string(),
+            segment: seg.number,
+            size,
+            expected: seg.sha224.clone(),
+            actual,
+        });
+    }
+    out.file.sync_all().map_err(FollowError::io(tmp))?;
+    Ok(downloaded)
+}
+
+/// A segment being written: the file, the SHA-224 and length of what it holds.
+struct SegmentFile {
+    file: File,
+    path: PathBuf,
+    sha: Sha224,
+    len: u64,
+    /// Taken when `len` passes this mark: the SHA-224 of the first `mark` bytes.
+    mark: Option<u64>,
+    sha_at_mark: Option<String>,
+}
+
+impl SegmentFile {
+    fn create(path: &Path) -> Result<SegmentFile, FollowError> {
+        Ok(SegmentFile {
+            file: File::create(path).map_err(FollowError::io(path))?,
+            path: path.to_owned(),
+            sha: Sha224::new(),
+            len: 0,
+            mark: None,
+            sha_at_mark: None,
+        })
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<(), FollowError> {
+        self.file
+            .write_all(data)
+            .map_err(FollowError::io(&self.path))?;
+        if let Some(mark) = self.mark.filter(|&m| self.len + data.len() as u64 >= m) {
+            let (head, tail) = data.split_at((mark - self.len) as usize);
+            self.sha.update(head);
+            self.sha_at_mark = Some(hex::encode(self.sha.clone().finalize()));
+            self.mark = None;
+            data = tail;
+            self.len = mark;
+        }
+        self.sha.update(data);
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn copy_from(&mut self, path: &Path) -> Result<(), FollowError> {
+        let mut src = File::open(path).map_err(FollowError::io(path))?;
+        let mut buf = vec![0; 256 << 10];
+        loop {
+            let n = src.read(&mut buf).map_err(FollowError::io(path))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.write(&buf[..n])?;
+        }
+    }
+
+    /// Empties the file to fetch the segment again, noting the SHA-224 of its first
+    /// `mark` bytes on the way.
+    fn restart(&mut self, mark: u64) -> Result<(), FollowError> {
+        *self = SegmentFile::create(&self.path)?;
+        self.mark = Some(mark);
+        Ok(())
+    }
+
+    fn sha_hex(&self) -> String {
+        hex::encode(self.sha.clone().finalize())
+    }
+
+    fn check_len(&self, f: &Fetch<'_>) -> Result<(), FollowError> {
+        if self.len != f.seg.size as u64 {
+            return Err(FollowError::Short {
+                url: f.url.to_string(),
+                segment: f.seg.number,
+                got: self.len,
+                expected: f.seg.size as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// GETs the bytes of the segment that `out` lacks and appends them; refuses a body that
+/// would take `out` past the segment's size before writing any of the excess.
+async fn download(
+    f: &Fetch<'_>,
+    out: &mut SegmentFile,
+    downloaded: &mut u64,
+) -> Result<(), FollowError> {
+    let (size, from) = (f.seg.size as u64, out.len);
+    let too_long = || FollowError::TooLong {
+        url: f.url.to_string(),
+        segment: f.seg.number,
+        expected: size,
+    };
+    let mut req = f.client.get(f.url);
+    if from > 0 {
+        req = req.header(reqwest::header::RANGE, format!("bytes={from}-{}", size - 1));
+    }
+    let mut resp = send(req, f.url, f.timeouts.headers).await?;
     let partial = match resp.status() {
         StatusCode::OK => false,
         StatusCode::PARTIAL_CONTENT => true,
         s => {
             return Err(FollowError::Status {
-                url: url.to_string(),
+                url: f.url.to_string(),
                 status: s.as_u16(),
             })
         }
     };
-    // The index's size is only a hint for the allocation (a segment is at most 16 MiB
-    // unless one record is bigger); the SHA-224 check decides.
-    let hint = (seg.size as u64).saturating_sub(from).min(64 << 20);
-    let mut body = Vec::with_capacity(hint as usize);
-    while let Some(chunk) = resp.chunk().await.map_err(http)? {
-        body.extend_from_slice(&chunk);
-        bar.inc(chunk.len() as u64);
+    // A server that ignored the Range sends everything: skip what we have.
+    let mut skip = if partial { 0 } else { from };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > size - from + skip)
+    {
+        return Err(too_long());
+    }
+    while let Some(chunk) = next_chunk(&mut resp, f.url, f.timeouts).await? {
+        f.bar.inc(chunk.len() as u64);
         *downloaded += chunk.len() as u64;
+        let cut = (skip as usize).min(chunk.len());
+        skip -= cut as u64;
+        let data = &chunk[cut..];
+        if out.len + data.len() as u64 > size {
+            return Err(too_long());
+        }
+        out.write(data)?;
     }
-    if from > 0 && !partial {
-        // The server ignored the Range and sent everything: keep only what we lacked.
-        body.drain(..(from as usize).min(body.len()));
-    }
-    Ok(body)
+    Ok(())
 }
 
 fn sha224_hex(data: &[u8]) -> String {

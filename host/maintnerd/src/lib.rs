@@ -9,7 +9,7 @@
 //!   - [`github::poller::GitHubRepoPoller`]: GitHub REST (issues, comments, events,
 //!     labels, milestones; `Link` pagination, ETags, rate limits);
 //!   - [`webhook`]: a GitHub webhook (`X-Hub-Signature-256`) that wakes the pollers.
-//! - [`logserver`]: `/maintner/logs` in the network protocol of spec §1.4, and
+//! - [`logserver`]: `/maintner/logs` in the network protocol of Go's maintnerd, and
 //!   [`follower`]: a client that mirrors a server with SHA-224 checks and split detection.
 //! - [`service::Maintnerd`]: what `xb serve` runs; [`cli::CorpusCommand`]: `xb corpus …`.
 //! - Fixtures and recording: [`fixture`] (the x/build history as a Gerrit remote),

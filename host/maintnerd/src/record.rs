@@ -118,9 +118,10 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
 }
 
 /// Renames the single growing segment to its frozen `NNNN.<sha224>.mutlog` name: a
-/// recorded corpus is immutable.
+/// recorded corpus is immutable, so it keeps no writer lock file either.
 fn freeze(dir: &Path, log: &SharedLog) -> anyhow::Result<PathBuf> {
     log.sync()?;
+    std::fs::remove_file(dir.join(maintner::lock::LOCK_FILE))?;
     let segs = log.segments();
     anyhow::ensure!(segs.len() == 1, "expected one segment, got {}", segs.len());
     let seg = &segs[0];

@@ -82,6 +82,8 @@ pub struct Config {
     pub git_interval: Duration,
     pub votes: VoteConfig,
     pub long_poll: Duration,
+    /// Scheme and host of the log's absolute segment URLs (default: the request's Host).
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -99,6 +101,7 @@ impl Config {
             git_interval: Duration::from_secs(5 * 60),
             votes: VoteConfig::default(),
             long_poll: Duration::from_secs(55),
+            public_url: None,
         }
     }
 }
@@ -183,6 +186,7 @@ impl Maintnerd {
     pub fn router(&self) -> Router {
         let opts = LogServerOptions {
             long_poll: self.config.long_poll,
+            public_url: self.config.public_url.clone(),
         };
         let mut r = logserver::router(self.ingest.log().clone(), opts)
             .merge(try_work_router(self.corpus.clone()));

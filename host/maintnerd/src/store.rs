@@ -74,12 +74,28 @@ impl SharedLog {
         self.inner.size.subscribe()
     }
 
-    /// The bytes of segment `n` as they are now.
-    pub async fn read_segment(&self, n: u32) -> Result<Vec<u8>, LogError> {
+    /// Segment `n` as it is now, opened for reading its first `size` bytes (which stay as
+    /// they are: a growing segment only grows, and a file opened before it is sealed
+    /// keeps reading the same bytes). `None` if there is no such segment.
+    pub async fn open_segment(
+        &self,
+        n: u32,
+    ) -> Result<Option<(std::fs::File, SegmentInfo)>, LogError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.inner.log.lock().unwrap().read_segment(n))
-            .await
-            .expect("segment read task panicked")
+        tokio::task::spawn_blocking(move || {
+            // Under the lock, so the growing segment is not renamed between lookup and open.
+            let log = this.inner.log.lock().unwrap();
+            let Some(seg) = log.segments().into_iter().find(|s| s.number == n) else {
+                return Ok(None);
+            };
+            let file = std::fs::File::open(&seg.path).map_err(|source| LogError::Io {
+                path: seg.path.clone(),
+                source,
+            })?;
+            Ok(Some((file, seg)))
+        })
+        .await
+        .expect("segment open task panicked")
     }
 
     /// Runs `f` on the log (for reading it from start, e.g. to load a corpus).

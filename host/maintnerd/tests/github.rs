@@ -80,7 +80,7 @@ async fn ingests_issues_comments_and_real_event_pages() {
 
     // The log holds exactly what the pollers' state was built from.
     let replayed = Ingest::new(SharedLog::new(
-        DiskLog::open(s.ingest.log().segments()[0].path.parent().unwrap()).unwrap(),
+        DiskLog::open_read_only(s.ingest.log().segments()[0].path.parent().unwrap()).unwrap(),
     ))
     .unwrap();
     assert_eq!(

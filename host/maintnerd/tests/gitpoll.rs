@@ -18,7 +18,7 @@ fn history() -> Vec<HistoryCommit> {
 }
 
 fn corpus_of(data: &Path) -> Corpus {
-    Corpus::load(&DiskLog::open(data.join("log")).unwrap()).unwrap()
+    Corpus::load(&DiskLog::open_read_only(data.join("log")).unwrap()).unwrap()
 }
 
 fn ingest_in(data: &Path) -> Ingest {

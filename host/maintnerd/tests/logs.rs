@@ -24,7 +24,13 @@ fn issue(number: i32, title: &str) -> Mutation {
 
 /// Serves `log` on an ephemeral loopback port; returns the index URL.
 async fn serve(log: SharedLog, long_poll: Duration) -> String {
-    let app = logserver::router(log, LogServerOptions { long_poll });
+    let app = logserver::router(
+        log,
+        LogServerOptions {
+            long_poll,
+            ..Default::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -32,7 +38,7 @@ async fn serve(log: SharedLog, long_poll: Duration) -> String {
 }
 
 fn mutations_in(dir: &Path) -> Vec<Mutation> {
-    let log = DiskLog::open(dir).unwrap();
+    let log = DiskLog::open_read_only(dir).unwrap();
     let mut out = Vec::new();
     log.for_each_mutation(|_, m| {
         out.push(m);
@@ -46,9 +52,11 @@ fn opts() -> SyncOptions {
     SyncOptions::default()
 }
 
+/// The segment files of `dir` with their bytes (not the writer lock).
 fn dir_snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != maintner::lock::LOCK_FILE)
         .map(|e| {
             let e = e.unwrap();
             (
@@ -125,8 +133,8 @@ async fn long_poll_waits_for_new_data_then_times_out_with_304() {
         let (client, url, dir) = (client.clone(), url.clone(), cache.path().to_path_buf());
         tokio::spawn(async move {
             let o = SyncOptions {
-                progress: false,
                 wait_for_change: true,
+                ..Default::default()
             };
             follower::sync_with(&client, &url, &dir, &o).await
         })
@@ -383,4 +391,94 @@ async fn follow_into_keeps_a_shared_corpus_current() {
     );
     assert!(!task.is_finished());
     task.abort();
+}
+
+/// The index as Go's `serveJSONLogsIndex` writes it (`json.MarshalIndent(segs, "", "\t")`):
+/// a finished segment gets an absolute URL naming its content, only the growing one the
+/// relative `/logs/N`; finished segments are served by that URL, with Range.
+#[tokio::test]
+async fn index_bytes_are_gos_and_finished_segments_have_absolute_content_urls() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let log = SharedLog::new(
+        DiskLog::open_with(server_dir.path(), maintner::SyncPolicy::Manual).unwrap(),
+    );
+    let body = "x".repeat(64 << 10);
+    let big = |n: i32| {
+        let mut m = issue(n, "big");
+        m.github_issue.as_mut().unwrap().body = body.clone();
+        m
+    };
+    log.append((1..=300).map(big).collect()).await.unwrap();
+    let segs = log.segments();
+    assert_eq!(segs.len(), 2);
+    let url = serve(log.clone(), Duration::from_secs(1)).await;
+    let host = url.trim_end_matches("/maintner/logs");
+    let frozen_name = maintner::disklog::frozen_file_name(0, &segs[0].sha224);
+    let want = format!(
+        "[\n\t{{\n\t\t\"number\": 0,\n\t\t\"size\": {},\n\t\t\"sha224\": \"{}\",\n\t\t\"url\": \"{host}/maintner/logs/{frozen_name}\"\n\t}},\n\t{{\n\t\t\"number\": 1,\n\t\t\"size\": {},\n\t\t\"sha224\": \"{}\",\n\t\t\"url\": \"/maintner/logs/1\"\n\t}}\n]",
+        segs[0].size, segs[0].sha224, segs[1].size, segs[1].sha224
+    );
+    let client = reqwest::Client::new();
+    let got = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(got, want);
+
+    let frozen = std::fs::read(&segs[0].path).unwrap();
+    let seg_url = format!("{host}/maintner/logs/{frozen_name}");
+    let resp = client.get(&seg_url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.content_length(), Some(frozen.len() as u64));
+    assert!(resp.bytes().await.unwrap() == frozen);
+    let resp = client
+        .get(&seg_url)
+        .header("Range", "bytes=1000000-1000099")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(
+        resp.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 1000000-1000099/{}", frozen.len())
+    );
+    assert_eq!(
+        resp.bytes().await.unwrap().as_ref(),
+        &frozen[1000000..1000100]
+    );
+    // The tail of the growing segment, as a follower resuming asks for it.
+    let growing = std::fs::read(&segs[1].path).unwrap();
+    let resp = client
+        .get(format!("{url}/1"))
+        .header("Range", format!("bytes=100-{}", growing.len() - 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &growing[100..]);
+    // A content name that is not (or no longer) the segment's.
+    let stale = maintner::disklog::frozen_file_name(0, &"0".repeat(56));
+    let resp = client.get(format!("{url}/{stale}")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // With a public URL configured, that is what the absolute URLs start with.
+    let app = logserver::router(
+        log.clone(),
+        LogServerOptions {
+            public_url: Some("https://maintner.example.com/".into()),
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let index: Vec<logserver::LogSegmentJson> = client
+        .get(format!("http://{addr}/maintner/logs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        index[0].url,
+        format!("https://maintner.example.com/maintner/logs/{frozen_name}")
+    );
 }

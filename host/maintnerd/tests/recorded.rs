@@ -38,7 +38,8 @@ async fn rerecording_reproduces_the_committed_corpus() {
         "re-recording gave different bytes; re-record (see plugin-tests/corpus/README.md)"
     );
 
-    let corpus = Corpus::load(&DiskLog::open(committed.parent().unwrap()).unwrap()).unwrap();
+    let corpus =
+        Corpus::load(&DiskLog::open_read_only(committed.parent().unwrap()).unwrap()).unwrap();
     let stats = corpus.stats();
     assert_eq!(stats.git_commits as usize, r.gerrit.commits);
     assert_eq!(stats.gerrit_cls as usize, r.fixture.changes.len());

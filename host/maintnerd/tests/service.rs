@@ -275,3 +275,92 @@ fn serve_args_become_a_config() {
     let err = bad.maintner.config(tmp.path()).unwrap_err();
     assert!(err.to_string().contains("want owner/repo"), "{err}");
 }
+
+/// Builds a git repository of the first `n` commits of x/build; returns its path.
+fn small_repo(tmp: &Path, n: usize) -> std::path::PathBuf {
+    let history = fixture::read_history(&testdata().join("golang-build-commits.jsonl")).unwrap();
+    let repo = tmp.join("build.git");
+    fixture::build(
+        &history[..n],
+        &repo,
+        &FixtureOptions {
+            merged_changes: Some(0),
+        },
+    )
+    .unwrap();
+    repo
+}
+
+#[tokio::test]
+async fn a_second_writer_is_refused_with_the_name_of_the_running_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = small_repo(tmp.path(), 20);
+    let data = tmp.path().join("data");
+    let import = || CorpusCommand::ImportGit {
+        repo: repo.to_str().unwrap().into(),
+        name: None,
+    };
+    let out = cli::execute(import(), &data).await.unwrap();
+    assert!(out.contains("imported 20 new commits"), "{out}");
+    // What `xb serve` runs holds the log of the data directory.
+    let svc = Maintnerd::open(Config::new(&data)).unwrap();
+    let before = std::fs::read(data.join("log").join("0000.growing.mutlog")).unwrap();
+    let me = format!("pid {}", std::process::id());
+    for cmd in [
+        import(),
+        CorpusCommand::Sync {
+            url: "http://127.0.0.1:1/maintner/logs".into(),
+            follow: false,
+        },
+        CorpusCommand::Repair { dry_run: true },
+    ] {
+        let err = cli::execute(cmd, &data).await.unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("held by another writer"), "{msg}");
+        assert!(msg.contains(&me), "{msg}");
+    }
+    // Readers do not need the lock.
+    let stats = cli::execute(CorpusCommand::Stats, &data).await.unwrap();
+    assert!(stats.contains("git_commits: 20"), "{stats}");
+    let after = std::fs::read(data.join("log").join("0000.growing.mutlog")).unwrap();
+    assert_eq!(before, after, "refused writers wrote nothing");
+    drop(svc);
+    let out = cli::execute(import(), &data).await.unwrap();
+    assert!(out.contains("imported 0 new commits"), "{out}");
+}
+
+#[tokio::test]
+async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = small_repo(tmp.path(), 20);
+    let data = tmp.path().join("data");
+    cli::execute(
+        CorpusCommand::ImportGit {
+            repo: repo.to_str().unwrap().into(),
+            name: None,
+        },
+        &data,
+    )
+    .await
+    .unwrap();
+    let seg = data.join("log").join("0000.growing.mutlog");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let good = bytes.len();
+    bytes.extend_from_slice(format!("REC@{good:x}+400=cut short").as_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let stats = cli::execute(CorpusCommand::Stats, &data).await.unwrap();
+    assert!(stats.contains("git_commits: 20"), "{stats}");
+    assert!(stats.contains("not loaded:"), "{stats}");
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes, "stats wrote nothing");
+    assert!(cli::execute(CorpusCommand::Verify, &data).await.is_err());
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes, "verify wrote nothing");
+
+    let out = cli::execute(CorpusCommand::Repair { dry_run: false }, &data)
+        .await
+        .unwrap();
+    assert!(out.contains("dropped bytes are in"), "{out}");
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes[..good]);
+    let ok = cli::execute(CorpusCommand::Verify, &data).await.unwrap();
+    assert!(ok.contains("20 records"), "{ok}");
+}

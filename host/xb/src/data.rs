@@ -38,9 +38,11 @@ impl DataDir {
         self.0.join("maintner")
     }
 
-    /// Seed an empty corpus log with a recorded one, so a first `xb serve` has a world
-    /// to show. Returns how many segments were copied (0 when the log already exists).
-    pub fn seed_corpus(&self, recorded: &Path) -> Result<usize> {
+    /// Seed an empty corpus log with a recorded one: ours, or a log directory of Go's
+    /// maintner (its day files or its network client's cache), copied record by record
+    /// into our layout. Returns how many mutations were copied (0 when the log already
+    /// exists).
+    pub fn seed_corpus(&self, recorded: &Path) -> Result<u64> {
         let log = maintnerd::service::log_dir(&self.maintner());
         let has_log = std::fs::read_dir(&log)
             .map(|mut d| d.next().is_some())
@@ -48,17 +50,9 @@ impl DataDir {
         if has_log || !recorded.is_dir() {
             return Ok(0);
         }
-        std::fs::create_dir_all(&log)?;
-        let mut copied = 0;
-        for entry in std::fs::read_dir(recorded)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|x| x == "mutlog") {
-                std::fs::copy(&path, log.join(path.file_name().expect("file name")))
-                    .with_context(|| format!("copying {}", path.display()))?;
-                copied += 1;
-            }
-        }
-        Ok(copied)
+        std::fs::create_dir_all(self.maintner())?;
+        maintner::disklog::copy_log(recorded, &log)
+            .with_context(|| format!("seeding the corpus log from {}", recorded.display()))
     }
 
     pub fn incoming(&self) -> PathBuf {

@@ -194,7 +194,7 @@ async fn open_maintner(
     if let Some(recorded) = &cfg.seed_corpus {
         let n = data.seed_corpus(recorded)?;
         if n > 0 {
-            tracing::info!(from = %recorded.display(), segments = n, "seeded the corpus log with a recorded corpus");
+            tracing::info!(from = %recorded.display(), mutations = n, "seeded the corpus log with a recorded corpus");
         }
     }
     let config = args.config(&data.maintner())?;
