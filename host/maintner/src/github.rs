@@ -232,6 +232,10 @@ pub struct GitHubRepo {
     pub labels: BTreeMap<i64, Sym>,
     pub milestones: BTreeMap<i64, Milestone>,
     pub index: IssueIndex,
+    /// A mutation of its own named this repo. A repo only mentioned (`golang/crypto#12`
+    /// in a commit message) is kept for its references but is not one of the corpus's
+    /// repos, as in Go.
+    pub mutated: bool,
 }
 
 /// Index of a repo in [`GitHub`].
@@ -259,9 +263,12 @@ impl GitHub {
         self.by_name.get(&(owner, repo)).copied()
     }
 
-    /// Repos sorted by owner/name.
+    /// The corpus's repos (those with mutations of their own), sorted by owner/name.
     pub fn repos_sorted(&self, strings: &Interner) -> Vec<RepoId> {
-        let mut v: Vec<RepoId> = (0..self.repos.len() as u32).map(RepoId).collect();
+        let mut v: Vec<RepoId> = (0..self.repos.len() as u32)
+            .map(RepoId)
+            .filter(|&id| self.repo(id).mutated)
+            .collect();
         v.sort_by_key(|&id| {
             let r = self.repo(id);
             (
@@ -272,8 +279,9 @@ impl GitHub {
         v
     }
 
+    /// How many repos have mutations of their own.
     pub fn repo_count(&self) -> usize {
-        self.repos.len()
+        self.repos.iter().filter(|r| r.mutated).count()
     }
 
     pub fn user_count(&self) -> usize {
@@ -314,6 +322,7 @@ impl GitHub {
                 labels: BTreeMap::new(),
                 milestones: BTreeMap::new(),
                 index: IssueIndex::default(),
+                mutated: false,
             });
             RepoId(self.repos.len() as u32 - 1)
         });
@@ -338,6 +347,7 @@ impl GitHub {
             tracing::warn!(owner = %m.owner, repo = %m.repo, "github mutation with an invalid repo");
             return;
         };
+        self.repos[id.0 as usize].mutated = true;
         for l in &m.labels {
             apply_label(&mut self.repos[id.0 as usize], strings, l);
         }
@@ -357,6 +367,7 @@ impl GitHub {
             tracing::warn!(owner = %m.owner, repo = %m.repo, "issue mutation with an invalid repo");
             return None;
         };
+        self.repos[rid.0 as usize].mutated = true;
         if m.number == 0 {
             return None;
         }

@@ -111,6 +111,10 @@ pub struct IssueRecord {
     pub assignees: Vec<UserRecord>,
     pub labels: Vec<String>,
     pub milestone: Option<MilestoneRecord>,
+    /// The issue has no milestone for certain: GitHub said so, or it was removed (Go's
+    /// `IsNone`). When false and `milestone` is `None`, its milestone was never seen (Go's
+    /// `IsUnknown`), which is not the same: a bot must not act on what it does not know.
+    pub no_milestone: bool,
     pub created: Option<Time>,
     pub updated: Option<Time>,
     pub closed_at: Option<Time>,
@@ -342,6 +346,7 @@ impl Corpus {
                 }),
                 _ => None,
             },
+            no_milestone: i.milestone == MilestoneRef::None,
             created: i.created,
             updated: i.updated,
             closed_at: i.closed_at,

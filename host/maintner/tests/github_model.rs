@@ -208,3 +208,41 @@ fn invalid_repo_and_zero_number_are_ignored() {
     assert_eq!(c.stats().github_issues, 0);
     assert_eq!(c.stats().mutations.total, 2);
 }
+
+#[test]
+fn a_repo_only_mentioned_in_a_commit_is_not_one_of_the_corpus_repos() {
+    let mut c = Corpus::default();
+    c.apply(&new_issue());
+    let person = maintner::synth::gerrit_person("Gopher", 1);
+    let raw = maintner::synth::raw_commit(
+        "t",
+        &[],
+        &person,
+        1_500_000_000,
+        "x/crypto: update\n\nUpdates golang/crypto#12\n",
+    );
+    c.apply(&maintner::synth::git_mutation(
+        "go",
+        GitCommit {
+            sha1: "c386fbdc7be64b4994e751b4fa22445abc92401a".into(),
+            raw,
+            diff_tree: None,
+        },
+    ));
+    // The reference is kept …
+    assert_eq!(c.referrers("golang", "crypto", 12).len(), 1);
+    // … but only golang/go has mutations of its own, as Go counts and lists repos.
+    assert_eq!(c.stats().github_repos, 1);
+    let listed = c.github().repos_sorted(c.strings());
+    assert_eq!(listed.len(), 1);
+    // A mutation of its own makes it one.
+    c.apply(&Mutation {
+        github: Some(GithubMutation {
+            owner: "golang".into(),
+            repo: "crypto".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    assert_eq!(c.stats().github_repos, 2);
+}

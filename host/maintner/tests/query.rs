@@ -588,3 +588,32 @@ fn get_ref_and_has_ancestor_like_maintnerd_rpcs() {
     );
     assert!(c.has_ancestor("short", &first).is_err());
 }
+
+/// Go keeps "no milestone" (`IsNone`) apart from "milestone never seen" (`IsUnknown`).
+#[test]
+fn issue_records_keep_the_three_milestone_states() {
+    let mut c = Corpus::default();
+    for n in 1..=3 {
+        c.apply(&issue_update(n, |m| {
+            m.id = n as i64;
+            m.title = format!("issue {n}");
+            m.created = Some(Timestamp::from_unix(100));
+        }));
+    }
+    c.apply(&issue_update(2, |m| m.no_milestone = true));
+    c.apply(&issue_update(3, |m| {
+        m.milestone_id = 7;
+        m.milestone_num = 3;
+        m.milestone_title = "Go1.22".into();
+    }));
+    let state = |c: &Corpus, n| {
+        let i = c.issue("golang", "go", n).unwrap();
+        (i.milestone.map(|m| m.title), i.no_milestone)
+    };
+    assert_eq!(state(&c, 1), (None, false), "never seen: unknown");
+    assert_eq!(state(&c, 2), (None, true), "explicitly none");
+    assert_eq!(state(&c, 3), (Some("Go1.22".to_string()), false));
+    // Removing a milestone makes it none, not unknown.
+    c.apply(&issue_update(3, |m| m.no_milestone = true));
+    assert_eq!(state(&c, 3), (None, true));
+}

@@ -283,6 +283,11 @@ impl GitHubRepoPoller {
         }
         let body = is.body.clone().unwrap_or_default();
         if o.body != body {
+            // body_change (HEAD) can also clear a body; a reader of Go's 2017 schema skips
+            // it and reads only `body`, so a non-empty body is written there too.
+            if !body.is_empty() {
+                m.body = body.clone();
+            }
             m.body_change = Some(StringChange { val: body });
             changed = true;
         }
@@ -632,9 +637,10 @@ fn diff_comment(issue: Option<&IssueState>, c: &Comment) -> Option<GithubIssueCo
 mod tests {
     use super::*;
 
-    /// Spec §7 `TestNewMutationsFromIssue`: a new closed issue becomes exactly owner, repo,
+    /// Go's `TestNewMutationsFromIssue`: a new closed issue becomes exactly owner, repo,
     /// number, body, created, updated, (empty) assignees, no_milestone and closed — in
-    /// particular no `locked` when it is false.
+    /// particular no `locked` when it is false. The body goes in both `body` (what Go's
+    /// 2017 reader reads) and `body_change` (which can also clear it).
     #[test]
     fn new_issue_mutation_has_exactly_the_set_fields() {
         let dir = tempfile::tempdir().unwrap();
@@ -653,6 +659,7 @@ mod tests {
             owner: "golang".into(),
             repo: "go".into(),
             number: 5,
+            body: "body of the issue".into(),
             body_change: Some(StringChange {
                 val: "body of the issue".into(),
             }),
@@ -673,6 +680,15 @@ mod tests {
         // Once recorded, the same issue is no change at all.
         ingest.record_now(m);
         assert_eq!(poller.diff_issue(&*ingest.view(), &issue), None);
+
+        // A cleared body can only be said by body_change.
+        let mut cleared = issue.clone();
+        cleared.body = None;
+        let m = poller.diff_issue(&*ingest.view(), &cleared).unwrap();
+        assert_eq!(
+            (m.body.as_str(), m.body_change),
+            ("", Some(StringChange::default()))
+        );
     }
 
     #[test]
