@@ -59,3 +59,29 @@ async fn a_second_start_keeps_its_own_log_instead_of_reseeding() {
         "log exists: not seeded again"
     );
 }
+
+/// A data directory seeded from Go maintnerd's own log directory (its day files) holds
+/// our layout afterwards, and the service loads what Go wrote.
+#[test]
+fn a_seed_written_by_go_maintner_is_copied_into_our_layout() {
+    let go_dir = tempfile::tempdir().unwrap();
+    let day = "maintner-2017-07-01.mutlog";
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    std::fs::copy(
+        testdata.join("maintner-go").join(day),
+        go_dir.path().join(day),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path()).unwrap();
+    assert_eq!(data.seed_corpus(go_dir.path()).unwrap(), 48);
+    let log = data.maintner().join("log");
+    assert!(log.join("0000.growing.mutlog").exists());
+    let svc = maintnerd::Maintnerd::open(maintnerd::Config::new(&data.maintner())).unwrap();
+    assert_eq!(svc.corpus().read().unwrap().mutation_counts().total, 48);
+    // A directory with no log at all is a clear error, not an empty corpus.
+    let empty = tempfile::tempdir().unwrap();
+    let other = DataDir::new(dir.path().join("other")).unwrap();
+    let err = other.seed_corpus(empty.path()).unwrap_err();
+    assert!(format!("{err:#}").contains("no mutation log"), "{err:#}");
+}
