@@ -130,6 +130,12 @@ impl ServeArgs {
         if let Some(f) = &self.webhook_secret_file {
             let secret = std::fs::read_to_string(f)
                 .with_context(|| format!("reading webhook secret {}", f.display()))?;
+            // Anyone can sign with an empty key: refuse it rather than accept every sender.
+            anyhow::ensure!(
+                !secret.trim().is_empty(),
+                "webhook secret {} is empty; put the secret configured on GitHub in it",
+                f.display()
+            );
             c.webhook_secret = Some(secret.trim().as_bytes().to_vec());
         }
         Ok(c)

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
@@ -48,11 +48,18 @@ struct Hook {
     wakers: Wakers,
 }
 
+/// The largest payload GitHub sends: it caps webhook payloads at 25 MB and drops larger
+/// ones undelivered ("Webhook events and payloads" in GitHub's documentation).
+pub const MAX_PAYLOAD_BYTES: usize = 25 << 20;
+
 /// `POST /maintner/webhook/github`: verifies the HMAC-SHA256 signature with `secret`, then
 /// fires `github:<owner>/<repo>` for the payload's `repository.full_name`.
 pub fn router(secret: &[u8], wakers: Wakers) -> Router {
     Router::new()
         .route("/maintner/webhook/github", post(github_hook))
+        // The signature covers the whole body, so the body is read before it can be
+        // checked; the cap bounds what an unsigned sender can make us read.
+        .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
         .with_state(Hook {
             secret: Arc::new(secret.to_vec()),
             wakers,

@@ -83,3 +83,45 @@ async fn bad_input_webhook_with_malformed_signature_is_rejected() {
     assert_rejected(Some("sha1=abcdef".into()), "sha256=").await;
     assert_rejected(Some("sha256=zz".into()), "not hex").await;
 }
+
+/// A signed `issues` payload padded to `size` bytes.
+fn padded_payload(size: usize) -> Vec<u8> {
+    let head = r#"{"action":"edited","repository":{"full_name":"golang/go"},"pad":""#;
+    let mut body = head.as_bytes().to_vec();
+    body.resize(size - 2, b'x');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+async fn post_signed(url: &str, body: Vec<u8>) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(url)
+        .header("X-GitHub-Event", "issues")
+        .header("X-Hub-Signature-256", webhook::sign(SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_20_mb_payload_is_taken_as_github_sends_up_to_25_mb() {
+    let wakers = Wakers::default();
+    let url = serve(wakers.clone()).await;
+    let wake = wakers.topic("github:golang/go");
+    assert_eq!(post_signed(&url, padded_payload(20_000_000)).await, 202);
+    tokio::time::timeout(Duration::from_secs(5), wake.notified())
+        .await
+        .expect("poller woken");
+}
+
+#[tokio::test]
+async fn bad_input_a_30_mb_signed_payload_is_refused_as_too_large() {
+    let wakers = Wakers::default();
+    let url = serve(wakers.clone()).await;
+    let wake = wakers.topic("github:golang/go");
+    assert_eq!(post_signed(&url, padded_payload(30_000_000)).await, 413);
+    let woke = tokio::time::timeout(Duration::from_millis(200), wake.notified()).await;
+    assert!(woke.is_err(), "a refused webhook must not wake anything");
+}

@@ -88,6 +88,14 @@ pub enum Error {
     #[error("{source_name}: not a WebAssembly component: {reason}")]
     NotAComponent { source_name: String, reason: String },
 
+    /// A component over the size the host takes.
+    #[error("{source_name}: {size} bytes, over the limit of {max} bytes for a component")]
+    TooLarge {
+        source_name: String,
+        size: u64,
+        max: u64,
+    },
+
     /// The bytes look like a component but do not parse or compile.
     #[error("{source_name}: not a valid WebAssembly component")]
     Invalid {

@@ -47,6 +47,7 @@ pub use host::{
 };
 pub use id::VersionId;
 pub use kinds::Kind;
+pub use load::{check_component_size, MAX_COMPONENT_BYTES};
 pub use plugin::{Description, PluginVersion, VersionStats};
 pub use registry::{Loaded, Registry, SlotInfo, INCOMING_SETTLE};
 pub use runtime::{CallOptions, CallReport, Runtime, RuntimeConfig, WIT_PACKAGE, WIT_VERSION};

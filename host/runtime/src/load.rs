@@ -11,6 +11,23 @@ use std::sync::Arc;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
 
+/// The largest component the host takes, from any door (CLI, admin API, watched
+/// directory). Our plugins are a few MB; a component compiled from a larger toolchain
+/// (TinyGo, componentize-py) stays well under it.
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
+/// Refuses a component of `size` bytes over [`MAX_COMPONENT_BYTES`], before it is read.
+pub fn check_component_size(size: u64, source_name: &str) -> Result<()> {
+    if size > MAX_COMPONENT_BYTES {
+        return Err(Error::TooLarge {
+            source_name: source_name.to_string(),
+            size,
+            max: MAX_COMPONENT_BYTES,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn load(rt: &Runtime, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
     let id = VersionId::of(bytes);
     let span = tracing::info_span!("plugin.load", id = %id, source = source_name);

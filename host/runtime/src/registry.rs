@@ -9,6 +9,7 @@ use crate::calls::Handle;
 use crate::error::{Error, Result};
 use crate::id::VersionId;
 use crate::kinds::Kind;
+use crate::load::check_component_size;
 use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
 use crate::store::{PluginStore, ServingBuilders, SlotRow};
@@ -121,9 +122,9 @@ impl Registry {
     /// Validate a component and keep it, without making it serve. A component that
     /// fails validation is not kept.
     pub fn add(&self, bytes: &[u8], source_name: &str) -> Result<Arc<PluginVersion>> {
-        let version = self.validate(bytes, source_name).inspect_err(|_| {
-            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-        })?;
+        let version = check_component_size(bytes.len() as u64, source_name)
+            .and_then(|()| self.validate(bytes, source_name))
+            .inspect_err(|_| self.count_rejected())?;
         if let Some(store) = &self.store {
             store.put_blob(&version.id, bytes)?;
             store.record_version(&version)?;
@@ -152,6 +153,10 @@ impl Registry {
             }
         })?;
         Ok(Loaded { version, serving })
+    }
+
+    fn count_rejected(&self) {
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A loaded version of these bytes, or the bytes loaded now.
@@ -478,8 +483,19 @@ impl Registry {
             path: path.to_path_buf(),
             source,
         };
-        let bytes = std::fs::read(path).map_err(io)?;
-        let outcome = self.load_and_swap(&bytes, &path.display().to_string());
+        let source_name = path.display().to_string();
+        // A file over the cap is refused without being read.
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        let outcome = match check_component_size(size, &source_name) {
+            Ok(()) => {
+                let bytes = std::fs::read(path).map_err(io)?;
+                self.load_and_swap(&bytes, &source_name)
+            }
+            Err(e) => {
+                self.count_rejected();
+                Err(e)
+            }
+        };
         let file = path
             .file_name()
             .map(|f| f.to_string_lossy().to_string())

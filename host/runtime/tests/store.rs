@@ -96,6 +96,50 @@ fn the_watched_directory_loads_good_files_and_rejects_bad_ones() {
 }
 
 #[test]
+fn bad_input_a_file_over_the_cap_in_the_watched_directory_is_rejected_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let reg = open(&dir.path().join("store"));
+    // Sparse: the size says over the cap, the disk holds nothing.
+    let huge = std::fs::File::create(incoming.join("huge.wasm")).unwrap();
+    huge.set_len(runtime::MAX_COMPONENT_BYTES + 1).unwrap();
+    drop(huge);
+    std::thread::sleep(runtime::INCOMING_SETTLE);
+    let outcomes = reg.scan_incoming(&incoming);
+    assert!(
+        matches!(outcomes[0].1, Err(runtime::Error::TooLarge { .. })),
+        "{:?}",
+        outcomes[0].1
+    );
+    assert!(incoming.join("huge.wasm.rejected").exists());
+    let reason = std::fs::read_to_string(incoming.join("huge.wasm.rejected.txt")).unwrap();
+    assert!(
+        reason.contains(&format!(
+            "over the limit of {} bytes",
+            runtime::MAX_COMPONENT_BYTES
+        )),
+        "{reason}"
+    );
+    assert_eq!(
+        reg.counters
+            .rejected
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+#[test]
+fn bad_input_a_component_over_the_cap_is_refused_before_it_is_compiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = open(dir.path());
+    let huge = vec![0u8; runtime::MAX_COMPONENT_BYTES as usize + 1];
+    let err = reg.load(&huge, "huge.wasm").unwrap_err();
+    assert!(matches!(err, runtime::Error::TooLarge { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("huge.wasm: "), "{err}");
+}
+
+#[test]
 fn versions_resolve_by_unique_prefix() {
     let dir = tempfile::tempdir().unwrap();
     let reg = open(dir.path());

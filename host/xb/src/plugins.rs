@@ -105,7 +105,7 @@ pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
                 let _ = writeln!(
                     out,
                     "{}  {:<8} {} -> {}",
-                    e.at,
+                    maintner::time::Time::from_unix(e.at).rfc3339(),
                     e.action,
                     id(e.from),
                     id(e.to)
@@ -116,8 +116,12 @@ pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
     }
 }
 
+/// A component file, refused unread when it is over the size the host takes.
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    let context = || format!("reading {}", path.display());
+    let size = std::fs::metadata(path).with_context(context)?.len();
+    runtime::check_component_size(size, &path.display().to_string())?;
+    std::fs::read(path).with_context(context)
 }
 
 /// What serves under each name. (Call and fault counts are per process: a running

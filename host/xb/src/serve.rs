@@ -21,8 +21,9 @@ use crate::data::DataDir;
 use crate::plugins::load_bundled;
 use anyhow::{Context, Result};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -33,6 +34,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -67,6 +69,8 @@ impl Host {
     /// Open everything in the data directory: plugin store and bundled plugins, the
     /// corpus (seeded from a recorded one if empty) with its pollers, the watcher.
     pub async fn start(data: &DataDir, cfg: &ServeConfig) -> Result<Host> {
+        // Flags and secret files first: a bad one stops the start before any work.
+        cfg.maintner.config(&data.maintner())?;
         let (registry, bundled) = {
             let data = data.clone();
             let dir = cfg.bundled.clone();
@@ -140,25 +144,32 @@ impl Host {
         }
     }
 
-    pub fn shutdown(mut self) {
+    /// Stops the watcher and the pollers, then forces the corpus log to disk (waiting
+    /// for an append in progress to finish).
+    pub fn shutdown(mut self) -> Result<()> {
         self.watcher.abort();
         self.maintner.shutdown();
+        self.maintner
+            .ingest()
+            .log()
+            .sync()
+            .context("flushing the corpus log")
     }
 }
 
-/// Start the host and serve until interrupted.
+/// Start the host and serve until SIGINT or SIGTERM.
 pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
+    let stop = shutdown_signal()?;
     let host = Host::start(&data, &cfg).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     tracing::info!(addr = %listener.local_addr()?, data = %data.path().display(), "xb serving");
     axum::serve(listener, host.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop)
         .await?;
-    host.shutdown();
+    host.shutdown()?;
+    tracing::info!("xb stopped");
     Ok(())
 }
 
@@ -183,6 +194,22 @@ async fn start_coordinator(
         pools,
     };
     Ok(Arc::new(Coordinator::start(cfg, parts)))
+}
+
+/// Resolves at SIGINT (Ctrl-C) or SIGTERM (what `kill` and service managers send):
+/// either one stops taking connections and lets requests in flight finish. Both
+/// handlers are installed now, so a signal that comes during start is not lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = %name, "shutting down: finishing requests in flight");
+    })
 }
 
 /// Seed the corpus log if it is empty, then open maintnerd (loads the corpus).
@@ -253,15 +280,21 @@ pub fn spawn_watcher(
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // The token is checked before a body is read, so an anonymous upload costs nothing;
+    // an authorized one may be as large as the CLI takes.
+    let admin = Router::new()
+        .route("/admin/plugins", post(admin_load))
+        .route("/admin/plugins/{name}/swap", post(admin_swap))
+        .route("/admin/plugins/{name}/rollback", post(admin_rollback))
+        .route("/admin/plugins/{name}", delete(admin_remove))
+        .layer(DefaultBodyLimit::max(runtime::MAX_COMPONENT_BYTES as usize))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/plugins", get(plugins))
         .route("/builders", get(builders))
-        .route("/admin/plugins", post(admin_load))
-        .route("/admin/plugins/{name}/swap", post(admin_swap))
-        .route("/admin/plugins/{name}/rollback", post(admin_rollback))
-        .route("/admin/plugins/{name}", delete(admin_remove))
+        .merge(admin)
         .with_state(state)
 }
 
@@ -351,11 +384,9 @@ struct LoadQuery {
 
 async fn admin_load(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
     Query(q): Query<LoadQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers)?;
     let reg = s.registry.clone();
     if q.swap {
         let slot = blocking(move || reg.load_and_swap(&body, "admin upload")).await?;
@@ -403,10 +434,8 @@ struct RemovedJson {
 
 async fn admin_remove(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<RemovedJson>, ApiError> {
-    authorize(&s, &headers)?;
     let reg = s.registry.clone();
     let n = name.clone();
     let removed = blocking(move || reg.remove(&n)).await?;
@@ -423,11 +452,9 @@ struct SwapQuery {
 
 async fn admin_swap(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(name): Path<String>,
     Query(q): Query<SwapQuery>,
 ) -> Result<Json<SlotJson>, ApiError> {
-    authorize(&s, &headers)?;
     let reg = s.registry.clone();
     let slot = blocking(move || reg.swap(&name, &reg.resolve(&q.version)?)).await?;
     Ok(Json(SlotJson::from(&slot)))
@@ -435,10 +462,8 @@ async fn admin_swap(
 
 async fn admin_rollback(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<SlotJson>, ApiError> {
-    authorize(&s, &headers)?;
     let reg = s.registry.clone();
     let slot = blocking(move || reg.rollback(&name)).await?;
     Ok(Json(SlotJson::from(&slot)))
@@ -453,25 +478,38 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), s.admin_token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError(
+/// Lets a request through to the admin routes only with the admin token.
+async fn require_admin(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let given = bearer_token(req.headers()).unwrap_or("");
+    if !bool::from(given.as_bytes().ct_eq(s.admin_token.as_bytes())) {
+        return ApiError(
             StatusCode::UNAUTHORIZED,
             "admin token required (Authorization: Bearer …)".into(),
-        ))
+        )
+        .into_response();
     }
+    // A body declared too large is refused before it is read; one sent in chunks is
+    // cut off at the same size by the body limit.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(size) = declared {
+        if let Err(e) = runtime::check_component_size(size, "request body") {
+            return ApiError::from(e).into_response();
+        }
+    }
+    next.run(req).await
 }
 
-/// Compares every byte whatever the first difference, so timing reveals nothing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of an `Authorization: Bearer` header; the scheme name is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim_start())
 }
 
 /// An error answered as text with a status.
@@ -481,6 +519,7 @@ impl From<runtime::Error> for ApiError {
     fn from(e: runtime::Error) -> Self {
         use runtime::Error as E;
         let status = match &e {
+            E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             E::NotAComponent { .. }
             | E::Invalid { .. }
             | E::Rejected { .. }

@@ -1,10 +1,13 @@
 //! `xb plugin …` against a data directory, as an operator runs it.
 
+mod common;
+
+use common::bundled;
 use xb::data::DataDir;
-use xb::plugins::{run, PluginCommand, BUNDLED_DIR};
+use xb::plugins::{run, PluginCommand};
 
 fn local_builders() -> std::path::PathBuf {
-    std::path::Path::new(BUNDLED_DIR).join("local_builders.wasm")
+    bundled("local_builders.wasm")
 }
 
 #[test]
@@ -66,7 +69,13 @@ fn load_list_describe_and_history() {
         &data,
     )
     .unwrap();
-    assert!(h.contains("load"), "{h}");
+    // "2026-12-02T13:08:56Z  load     - -> 1a2b…": the time is RFC 3339, in UTC.
+    let (at, rest) = h.split_once("  ").unwrap();
+    assert!(rest.starts_with("load"), "{h}");
+    assert_eq!(at.len(), "2026-12-02T13:08:56Z".len(), "{h}");
+    assert!(at.ends_with('Z') && at.as_bytes()[10] == b'T', "{h}");
+    let year: i32 = at[..4].parse().unwrap();
+    assert!((2025..2100).contains(&year), "{h}");
 }
 
 #[test]
@@ -87,6 +96,21 @@ fn bad_files_and_names_get_clear_errors() {
     assert!(
         err.to_string()
             .contains("junk.wasm: not a WebAssembly component"),
+        "{err}"
+    );
+    // Sparse: over the cap by its size, refused before a byte is read.
+    let huge = dir.path().join("huge.wasm");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(runtime::MAX_COMPONENT_BYTES + 1)
+        .unwrap();
+    let err = run(PluginCommand::Load { file: huge }, &data).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "huge.wasm: {} bytes, over the limit of {} bytes",
+            runtime::MAX_COMPONENT_BYTES + 1,
+            runtime::MAX_COMPONENT_BYTES
+        )),
         "{err}"
     );
     let err = run(
@@ -114,7 +138,7 @@ fn bad_files_and_names_get_clear_errors() {
 }
 
 fn gopherbot() -> std::path::PathBuf {
-    std::path::Path::new(BUNDLED_DIR).join("gopherbot.wasm")
+    bundled("gopherbot.wasm")
 }
 
 fn load(data: &DataDir, file: std::path::PathBuf) -> String {

@@ -190,7 +190,7 @@ async fn results_flow_from_http_to_plugins_and_the_cli() {
     assert_eq!(after, serde_json::json!([]));
     assert_eq!(probe(&host).await, (404, String::new()));
     assert_eq!(xb(dir.path(), &["dashboard", "results"]), "no results\n");
-    host.shutdown();
+    host.shutdown().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +227,7 @@ async fn commits_and_packages_come_from_the_served_corpus() {
     assert_eq!(commit["Error"], "");
     assert_eq!(commit["Response"]["Num"], 4876);
     assert_eq!(commit["Response"]["Branch"], "master");
-    host.shutdown();
+    host.shutdown().unwrap();
 }
 
 #[test]

@@ -20,7 +20,7 @@ async fn serves_the_recorded_corpus_try_work_and_log() {
     );
     let logs = get_json(&format!("{url}/maintner/logs")).await;
     assert!(!logs.as_array().unwrap().is_empty());
-    host.shutdown();
+    host.shutdown().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,14 +44,14 @@ async fn plugins_read_the_corpus_the_host_loaded() {
     .unwrap()
     .unwrap();
     assert!(answer.is_ok(), "the rule ran over the corpus: {answer:?}");
-    host.shutdown();
+    host.shutdown().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_start_keeps_its_own_log_instead_of_reseeding() {
     let dir = tempfile::tempdir().unwrap();
     let (host, _) = start_host(dir.path()).await;
-    host.shutdown();
+    host.shutdown().unwrap();
     let data = DataDir::new(dir.path()).unwrap();
     assert_eq!(
         data.seed_corpus(std::path::Path::new(RECORDED)).unwrap(),

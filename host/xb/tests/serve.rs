@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{get_json, get_text};
+use common::{bundled_dir, get_json, get_text};
 use runtime::Registry;
 use std::sync::Arc;
 use std::time::Duration;
 use xb::data::DataDir;
-use xb::plugins::{load_bundled, BUNDLED_DIR};
+use xb::plugins::load_bundled;
 use xb::serve::{router, spawn_watcher, AppState};
 
 struct Server {
@@ -23,8 +23,7 @@ async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path().join("data")).unwrap();
     let registry = data.registry().unwrap();
-    load_bundled(&registry, std::path::Path::new(BUNDLED_DIR))
-        .expect("bundled plugins: run `cargo xtask plugins`");
+    load_bundled(&registry, &bundled_dir()).unwrap();
     let token = data.admin_token().unwrap();
     let state = Arc::new(AppState {
         registry: registry.clone(),
@@ -61,8 +60,32 @@ fn local_builders_variant(tag: u8) -> Vec<u8> {
     v
 }
 
+/// `component` with a custom section `name` holding `payload` appended: same code,
+/// another version, as large as we like.
+fn with_custom_section(mut component: Vec<u8>, name: &str, payload: &[u8]) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut content = vec![];
+    leb128(name.len(), &mut content);
+    content.extend_from_slice(name.as_bytes());
+    content.extend_from_slice(payload);
+    component.push(0);
+    leb128(content.len(), &mut component);
+    component.extend(content);
+    component
+}
+
 fn bundled(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(BUNDLED_DIR).join(name)).unwrap()
+    std::fs::read(common::bundled(name)).unwrap()
 }
 
 #[tokio::test]
@@ -249,6 +272,98 @@ async fn the_admin_api_removes_a_plugin() {
         .events("local-builders")
         .unwrap();
     assert_eq!(events.last().unwrap().action, "remove");
+}
+
+/// Sends `head` and the first `sent` bytes of a body, then waits (at most 10 s) for
+/// the answer's status line.
+async fn status_line_after_partial_body(addr: &str, head: &str, sent: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&vec![b'x'; sent]).await.unwrap();
+    let mut got = vec![];
+    let mut buf = [0u8; 1024];
+    let read = async {
+        while !got.windows(2).any(|w| w == b"\r\n") {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("no answer while the body was still unsent");
+    let text = String::from_utf8_lossy(&got);
+    text.lines().next().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn bad_input_an_unauthenticated_2_mb_upload_is_refused_before_its_body_is_read() {
+    let s = start().await;
+    let addr = s.url.strip_prefix("http://").unwrap();
+    // The body is declared but only its first kilobyte is sent: an answer can only
+    // come from a server that does not wait for the rest.
+    let head = "POST /admin/plugins?swap=true HTTP/1.1\r\nHost: x\r\n\
+                Content-Length: 2000000\r\n\r\n";
+    assert_eq!(
+        status_line_after_partial_body(addr, head, 1024).await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    let wrong = "POST /admin/plugins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\
+                 Content-Length: 2000000\r\n\r\n";
+    assert_eq!(
+        status_line_after_partial_body(addr, wrong, 1024).await,
+        "HTTP/1.1 401 Unauthorized"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_an_admin_upload_over_the_component_cap_is_refused() {
+    let s = start().await;
+    let addr = s.url.strip_prefix("http://").unwrap();
+    let head = format!(
+        "POST /admin/plugins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        s.token,
+        runtime::MAX_COMPONENT_BYTES + 1
+    );
+    assert_eq!(
+        status_line_after_partial_body(addr, &head, 1024).await,
+        "HTTP/1.1 413 Payload Too Large"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_components_larger_than_2_mb() {
+    let s = start().await;
+    let first = s.serving_id();
+    let big = with_custom_section(bundled("local_builders.wasm"), "pad", &[7; 3 << 20]);
+    let up = reqwest::Client::new()
+        .post(format!("{}/admin/plugins?swap=true", s.url))
+        .bearer_auth(&s.token)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 200, "{}", up.text().await.unwrap());
+    assert_ne!(s.serving_id(), first);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = http
+            .post(format!("{}/admin/plugins/local-builders/rollback", s.url))
+            .header("Authorization", format!("{scheme} {}", s.token))
+            .send()
+            .await
+            .unwrap();
+        // Authorized: nothing to roll back to, rather than 401.
+        assert_eq!(r.status(), 409, "{scheme}");
+    }
 }
 
 async fn wait_until(mut f: impl FnMut() -> bool) -> bool {

@@ -2,6 +2,30 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
+/// A guest plugin built by `cargo xtask plugins`, by file name (`local_builders.wasm`).
+pub fn bundled(file: &str) -> PathBuf {
+    let path = bundled_dir().join(file);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the plugins with `cargo xtask plugins`",
+        path.display()
+    );
+    path
+}
+
+/// The directory of the plugins `xb serve` bundles, once they are built.
+pub fn bundled_dir() -> PathBuf {
+    let dir = Path::new(xb::plugins::BUNDLED_DIR);
+    assert!(
+        dir.join("local_builders.wasm").is_file(),
+        "the bundled plugins are not built in {}: run `cargo xtask plugins`",
+        dir.display()
+    );
+    dir.to_path_buf()
+}
+
 /// GET a URL on the test server and return the body, asserting 200.
 pub async fn get_text(url: &str) -> String {
     let resp = reqwest::get(url).await.unwrap();
@@ -32,7 +56,7 @@ pub async fn start_with(
     let data = xb::data::DataDir::new(dir).unwrap();
     let cfg = xb::serve::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        bundled: xb::plugins::BUNDLED_DIR.into(),
+        bundled: bundled_dir(),
         seed_corpus: Some(RECORDED.into()),
         maintner: Default::default(),
         watch_interval: std::time::Duration::from_millis(50),

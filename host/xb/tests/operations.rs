@@ -1,0 +1,125 @@
+//! Operating `xb serve`: the real binary stopped by SIGTERM as gracefully as by Ctrl-C,
+//! and settings refused at start.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+/// `line` without the terminal colour codes tracing adds.
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-seed",
+            "--no-coordinator",
+        ])
+        .arg("--bundled")
+        .arg(common::bundled_dir())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            let line = plain(&line);
+            if line.contains("xb serving") {
+                let at = line.find("addr=").expect("addr in the serving line") + 5;
+                return line[at..].split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("xb serve exited before serving");
+    })
+    .await
+    .expect("xb serve did not start");
+    let token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
+
+    // An upload whose body is half sent when SIGTERM comes.
+    let body = vec![b'x'; 1000];
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /admin/plugins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        token.trim(),
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(&body[..500]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tcp.write_all(&body[500..]).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 422"),
+        "the request in flight got its answer: {answer}"
+    );
+    assert!(answer.contains("not a WebAssembly component"), "{answer}");
+
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("xb serve did not exit after SIGTERM")
+        .unwrap();
+    let mut rest = vec![];
+    while let Some(line) = log.next_line().await.unwrap() {
+        rest.push(plain(&line));
+    }
+    let rest = rest.join("\n");
+    assert!(status.success(), "exit {status:?}; log:\n{rest}");
+    assert!(rest.contains("signal=SIGTERM"), "{rest}");
+    assert!(rest.contains("xb stopped"), "{rest}");
+    // New connections are no longer taken.
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_an_empty_webhook_secret_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook-secret");
+    std::fs::write(&secret, " \n").unwrap();
+    let data = xb::data::DataDir::new(dir.path().join("data")).unwrap();
+    let cfg = xb::serve::ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        bundled: common::bundled_dir(),
+        seed_corpus: None,
+        maintner: maintnerd::cli::ServeArgs {
+            webhook_secret_file: Some(secret),
+            ..Default::default()
+        },
+        watch_interval: Duration::from_millis(50),
+        build: None,
+    };
+    let Err(err) = xb::serve::Host::start(&data, &cfg).await else {
+        panic!("started with an empty webhook secret");
+    };
+    let msg = format!("{err:#}");
+    assert!(msg.contains("webhook-secret is empty"), "{msg}");
+}
