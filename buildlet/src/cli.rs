@@ -164,7 +164,9 @@ pub async fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
     }
     cfg.exec_timeout = a.exec_timeout.map(Duration::from_secs);
     if a.reverse.is_some() {
-        cfg.password = None; // trust comes from the outbound connection and the key (spec §1.4)
+        // Trust comes from the outbound connection and the builder key, as in Go's
+        // reverse mode, which never sets a password.
+        cfg.password = None;
     }
     let b = Buildlet::new(wd, cfg);
     tracing::info!(workdir = %b.work_dir().path().display(), version = crate::PROTOCOL_VERSION, "buildlet starting");
@@ -264,7 +266,7 @@ async fn shutdown_signal() {
     }
 }
 
-/// Runs the OS command for `/halt` when asked to touch the machine (spec §1.5).
+/// Runs the OS command for `/halt` when asked to touch the machine (Go's `handleHalt`).
 fn halt_machine(action: HaltAction) {
     let (cmd, args): (&str, &[&str]) = match action {
         HaltAction::Exit => return,

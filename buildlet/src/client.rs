@@ -1,4 +1,4 @@
-//! The async buildlet client (spec §1.6): every endpoint as a method, over a direct
+//! The async buildlet client (Go's `buildlet.Client`, `buildlet/buildletclient.go`): every endpoint as a method, over a direct
 //! HTTP/1.1 connection (optionally TLS with a pinned certificate) or over the HTTP/2
 //! connection of a reverse buildlet.
 
@@ -43,8 +43,12 @@ pub enum Error {
         body: String,
     },
     /// The connection failed: the buildlet should be considered broken.
-    #[error("transport: {0}")]
-    Transport(String),
+    #[error("transport: {context}")]
+    Transport {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
     /// No answer (or no end of the command) in time.
     #[error("{what} timed out after {after:?}")]
     Timeout { what: String, after: Duration },
@@ -55,13 +59,18 @@ pub enum Error {
     #[error("bad response from {endpoint}: {msg}")]
     Protocol { endpoint: String, msg: String },
     /// Writing exec output to the caller's writer failed.
-    #[error("writing command output: {0}")]
-    Output(io::Error),
+    #[error("writing command output")]
+    Output(#[source] io::Error),
 }
 
 impl Error {
-    fn transport(e: impl std::fmt::Display) -> Self {
-        Error::Transport(e.to_string())
+    /// Makes a transport error of `context` and its cause.
+    fn transport<E: Into<BoxError>>(context: impl Into<String>) -> impl FnOnce(E) -> Self {
+        let context = context.into();
+        move |e| Error::Transport {
+            context,
+            source: e.into(),
+        }
     }
 }
 
@@ -247,14 +256,20 @@ impl Client {
                     .to_string();
                 *req.uri_mut() = format!("http://buildlet{pq}")
                     .parse()
-                    .map_err(Error::transport)?;
+                    .map_err(Error::transport("request URI"))?;
                 let mut send = send.clone();
-                send.ready().await.map_err(Error::transport)?;
-                send.send_request(req).await.map_err(Error::transport)
+                send.ready()
+                    .await
+                    .map_err(Error::transport("reverse connection"))?;
+                send.send_request(req)
+                    .await
+                    .map_err(Error::transport("request"))
             }
             Transport::Direct { addr, tls, idle } => {
-                req.headers_mut()
-                    .insert(header::HOST, addr.parse().map_err(Error::transport)?);
+                req.headers_mut().insert(
+                    header::HOST,
+                    addr.parse().map_err(Error::transport("Host header"))?,
+                );
                 req.headers_mut()
                     .insert(header::TE, http::HeaderValue::from_static("trailers"));
                 let mut send = match take_idle(idle) {
@@ -269,7 +284,7 @@ impl Client {
                     }
                     idle.push(send);
                 }
-                fut.await.map_err(Error::transport)
+                fut.await.map_err(Error::transport("request"))
             }
         }
     }
@@ -314,7 +329,7 @@ impl Client {
             .await?
             .collect()
             .await
-            .map_err(Error::transport)?
+            .map_err(Error::transport("response body"))?
             .to_bytes();
         String::from_utf8(body.to_vec()).map_err(|e| Error::Protocol {
             endpoint,
@@ -489,7 +504,7 @@ async fn copy_exec_output(
 ) -> Result<(), Error> {
     let mut state = None;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(Error::transport)?;
+        let frame = frame.map_err(Error::transport("command output"))?;
         match frame.into_data() {
             Ok(data) => {
                 output.write_all(&data).await.map_err(Error::Output)?;
@@ -530,7 +545,7 @@ async fn dial(
             what: format!("dial {addr}"),
             after: HEADER_TIMEOUT,
         })?
-        .map_err(|e| Error::Transport(format!("dial {addr}: {e}")))?;
+        .map_err(Error::transport(format!("dial {addr}")))?;
     let _ = tcp.set_nodelay(true);
     match tls {
         Some(c) => {
@@ -538,11 +553,12 @@ async fn dial(
                 .rsplit_once(':')
                 .map_or(addr, |(h, _)| h)
                 .trim_matches(['[', ']']);
-            let name = ServerName::try_from(host.to_string()).map_err(Error::transport)?;
+            let name = ServerName::try_from(host.to_string())
+                .map_err(Error::transport(format!("TLS name of {addr}")))?;
             let s = c
                 .connect(name, tcp)
                 .await
-                .map_err(|e| Error::Transport(format!("TLS with {addr}: {e}")))?;
+                .map_err(Error::transport(format!("TLS with {addr}")))?;
             handshake(s).await
         }
         None => handshake(tcp).await,
@@ -554,7 +570,7 @@ async fn handshake<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
 ) -> Result<http1::SendRequest<ReqBody>, Error> {
     let (send, conn) = http1::handshake(TokioIo::new(io))
         .await
-        .map_err(Error::transport)?;
+        .map_err(Error::transport("HTTP/1.1 handshake"))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("buildlet connection: {e}");

@@ -4,27 +4,29 @@
 //! # Protocol
 //!
 //! Wire-compatible with the Go buildlet protocol **version 15** (golang.org/x/build at
-//! fff6e1803a; `specs/buildlet_coordinator.md` §1): the same endpoints, parameters,
-//! status codes and error texts where the spec gives them, the `/ls` tab-separated line
+//! fff6e1803a: Go's `cmd/buildlet/buildlet.go` serves it, `buildlet/buildletclient.go`
+//! drives it): the same endpoints, parameters, status codes and error texts, the `/ls`
+//! tab-separated line
 //! format, and the `/exec` result in the `Process-State` HTTP trailer (also sent to HTTP/1
 //! clients that did not ask for trailers, as Go's client never does: see [`h1`]).
 //! `/status` answers `{"Version":15}`.
 //!
 //! Taken from later versions and deliberate differences:
 //! - **v26 path rules**: no path component may be `..` anywhere (the seed let
-//!   `/removeall path=..` delete the work dir's parent, spec §6); every path is also
+//!   `/removeall path=..` delete the work dir's parent); every path is also
 //!   resolved through a cap-std directory handle, so symlinks cannot lead outside either.
 //!   `/exec dir` must be inside the work dir in system mode too.
 //! - **`/healthz`** (HEAD) answers `ok` without auth; `/debug/goroutines` needs auth (HEAD)
 //!   and lists running commands; `/debug/x` needs auth as well.
 //! - **Process groups**: each command runs in its own group, killed as a whole on client
 //!   disconnect, timeout, `/halt`, and after the command exits (the seed killed only the
-//!   direct child, spec §6.8).
+//!   direct child).
 //! - **Limits**: request body size (413), tarball expansion (413), optional exec timeout.
 //! - An unknown `mode` is refused with 400 (the seed treated it as normal mode).
 //! - Uploads are written under a temporary name and renamed, so an interrupted upload
 //!   leaves nothing under the final name.
-//! - `/connect-ssh` is not supported (400); `POST /writetgz url=` fetches `http://` only.
+//! - `/connect-ssh` is not supported (400); `POST /writetgz url=` fetches `http://` and
+//!   `https://` (Mozilla's roots) with connect and idle timeouts ([`fetch`]).
 //! - `/tgz` always sends a single-member gzip stream (valid for `pargzip=0` and not).
 //! - **Reverse mode** replaces revdial with HTTP/2 over the upgraded registration
 //!   connection, and reconnects with backoff ([`reverse`]).

@@ -1,6 +1,6 @@
 //! Validation of the slash-separated relative paths clients name (`path`, `dir`, `cmd`,
 //! tar entry names). Stricter than the seed's `validRelPath`, which let `..` through
-//! (spec §6); this is the rule of buildlet v26 (`nativeRelPath`): no component may be `..`.
+//! (so `/removeall path=..` removed the work dir's parent); this is the rule of buildlet v26 (`nativeRelPath`): no component may be `..`.
 
 use std::path::PathBuf;
 

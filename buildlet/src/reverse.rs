@@ -1,4 +1,5 @@
-//! Reverse mode (spec §2), with HTTP/2 in place of revdial.
+//! Reverse mode (Go's `cmd/buildlet/reverse.go` and the coordinator's `reverse.go`), with
+//! HTTP/2 in place of revdial.
 //!
 //! The buildlet dials the coordinator and sends `GET /reverse` with the seed's headers
 //! (`X-Go-Host-Type`, `X-Go-Builder-Key`, `X-Go-Builder-Hostname`,
@@ -25,11 +26,12 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::ServerName;
+use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::client::{Client, HEADER_TIMEOUT};
-use crate::server::{constant_time_eq, Buildlet};
+use crate::server::Buildlet;
 use crate::PROTOCOL_VERSION;
 
 /// Token of the `Upgrade` header for HTTP/2 over the registration connection.
@@ -269,7 +271,11 @@ impl Acceptor {
     ) -> (Self, mpsc::Receiver<ReverseBuildlet>) {
         Self::new(
             move |ht, key| {
-                constant_time_eq(builder_key(&master_key, ht).as_bytes(), key.as_bytes())
+                bool::from(
+                    builder_key(&master_key, ht)
+                        .as_bytes()
+                        .ct_eq(key.as_bytes()),
+                )
             },
             require_tls,
         )

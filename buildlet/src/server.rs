@@ -1,4 +1,4 @@
-//! The buildlet's HTTP handlers (spec §1.2, §1.3) as an axum [`Router`], the same in
+//! The buildlet's HTTP handlers (Go's `cmd/buildlet/buildlet.go`) as an axum [`Router`], the same in
 //! listen and reverse mode.
 
 use std::collections::HashSet;
@@ -18,10 +18,12 @@ use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use http::{header, HeaderMap, Method, StatusCode, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::exec::{self, ProcessTable};
+use crate::fetch::Fetcher;
 use crate::listing::{self, LsOpts};
 use crate::paths::{is_root, rel_path};
 use crate::untar::{is_escape, untar, UntarError};
@@ -54,8 +56,10 @@ pub struct Config {
     /// Delay between answering `/halt` and halting (the seed's 1 s).
     pub halt_delay: Duration,
     pub halt_action: HaltAction,
-    /// Whether `POST /writetgz url=` may fetch (plain `http://` only).
+    /// Whether `POST /writetgz url=` may fetch.
     pub allow_url_fetch: bool,
+    /// How `POST /writetgz url=` fetches: TLS roots, timeouts.
+    pub fetch: Fetcher,
 }
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             halt_delay: Duration::from_secs(1),
             halt_action: HaltAction::Exit,
             allow_url_fetch: true,
+            fetch: Fetcher::default(),
         }
     }
 }
@@ -84,7 +89,8 @@ pub struct Buildlet {
 
 impl Buildlet {
     /// Prepares a buildlet on `wd`. The environment of commands starts from this
-    /// process's, plus `WORKDIR` and `GOROOT_BOOTSTRAP=$WORKDIR/go1.4` (spec §1.3).
+    /// process's, plus `WORKDIR` and `GOROOT_BOOTSTRAP=$WORKDIR/go1.4` (as Go's
+    /// `handleExec` sets them).
     pub fn new(wd: WorkDir, cfg: Config) -> Arc<Self> {
         let w = wd.path().display().to_string();
         let mut env: Vec<String> = std::env::vars_os()
@@ -172,6 +178,18 @@ fn text(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
+/// An error and its sources, `: `-separated, as Go prints a wrapped error.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
+
 /// A refused request: status and message, sent like Go's `http.Error`.
 #[derive(Debug)]
 struct Refusal(StatusCode, String);
@@ -203,7 +221,7 @@ fn require_method(req: &Request, ok: &[Method], msg: &str) -> Result<(), Refusal
 async fn require_password(State(b): St, req: Request, next: Next) -> Response {
     if let Some(want) = &b.cfg.password {
         let got = basic_password(req.headers()).unwrap_or_default();
-        if !constant_time_eq(got.as_bytes(), want.as_bytes()) {
+        if !bool::from(got.as_bytes().ct_eq(want.as_bytes())) {
             return text(StatusCode::FORBIDDEN, "invalid password");
         }
     }
@@ -222,15 +240,6 @@ fn basic_password(h: &HeaderMap) -> Option<String> {
         .ok()?;
     let s = String::from_utf8(raw).ok()?;
     Some(s.split_once(':')?.1.to_string())
-}
-
-/// Compares without an early exit, so timing does not reveal the matching prefix.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// Query parameters (repeatable).
@@ -332,13 +341,24 @@ async fn debug_x(req: Request) -> Response {
     text(StatusCode::OK, &"X".repeat(n.min(1 << 20)))
 }
 
+/// What went wrong with a body while it was read, as opposed to what its reader made
+/// of the bytes (a bad tarball is the client's mistake; a body that breaks is not).
+#[derive(Default)]
+struct BodyFault {
+    over_limit: AtomicBool,
+    broken: AtomicBool,
+}
+
 /// Request bodies are streamed into a blocking reader, counting bytes against the limit.
-fn body_reader(body: Body, limit: u64, over: Arc<AtomicBool>) -> impl io::Read {
+fn body_reader(body: Body, limit: u64, fault: Arc<BodyFault>) -> impl io::Read {
     let seen = AtomicU64::new(0);
     let stream = body.into_data_stream().map(move |chunk| {
-        let chunk: Bytes = chunk.map_err(io::Error::other)?;
+        let chunk: Bytes = chunk.map_err(|e| {
+            fault.broken.store(true, Ordering::Relaxed);
+            io::Error::other(e)
+        })?;
         if seen.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64 > limit {
-            over.store(true, Ordering::Relaxed);
+            fault.over_limit.store(true, Ordering::Relaxed);
             return Err(io::Error::other(format!(
                 "request body larger than {limit} bytes"
             )));
@@ -402,8 +422,8 @@ async fn write(State(b): St, req: Request) -> Reply {
     }
     let limit = b.cfg.max_upload_bytes;
     check_content_length(req.headers(), limit)?;
-    let over = Arc::new(AtomicBool::new(false));
-    let mut r = body_reader(req.into_body(), limit, over.clone());
+    let fault = Arc::new(BodyFault::default());
+    let mut r = body_reader(req.into_body(), limit, fault.clone());
     let wd = b.wd.clone();
     let res = blocking(move || -> io::Result<()> {
         let mut f = wd.create_file(&rel)?;
@@ -413,7 +433,7 @@ async fn write(State(b): St, req: Request) -> Reply {
     .await;
     match res {
         Ok(()) => Ok(text(StatusCode::OK, "OK")),
-        Err(_) if over.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(_) if fault.over_limit.load(Ordering::Relaxed) => Err(too_large(limit)),
         Err(e) if is_escape(&e) => Err(bad(format!("bad path: {e}"))),
         Err(e) => Err(fail(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -462,25 +482,29 @@ async fn write_tgz(State(b): St, req: Request) -> Reply {
                 "fetching URLs is disabled on this buildlet",
             ));
         }
-        crate::fetch::get(&url).await.map_err(|e| {
+        b.cfg.fetch.get(&url).await.map_err(|e| {
             fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("fetching {url}: {e}"),
+                format!("fetching {url}: {}", chain(&e)),
             )
         })?
     } else {
         check_content_length(req.headers(), limit)?;
         req.into_body()
     };
-    let over = Arc::new(AtomicBool::new(false));
-    let r = body_reader(body, limit, over.clone());
+    let fault = Arc::new(BodyFault::default());
+    let r = body_reader(body, limit, fault.clone());
     let (wd, max, t0) = (b.wd.clone(), b.cfg.max_untar_bytes, Instant::now());
     match blocking(move || untar(&wd, &dir, r, max)).await {
         Ok(st) => {
             tracing::info!(files = st.files, dirs = st.dirs, bytes = st.bytes, elapsed = ?t0.elapsed(), "extracted tarball");
             Ok(text(StatusCode::OK, "OK"))
         }
-        Err(_) if over.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(_) if fault.over_limit.load(Ordering::Relaxed) => Err(too_large(limit)),
+        // The body broke (a fetch that stalled, a client gone): not a bad tarball.
+        Err(e) if fault.broken.load(Ordering::Relaxed) => {
+            Err(fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        }
         Err(e @ UntarError::TooLarge { .. }) => {
             Err(fail(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))
         }

@@ -14,23 +14,27 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("reading PEM {path}: {msg}")]
-    Pem { path: String, msg: String },
+    #[error("reading PEM {path}")]
+    Pem {
+        path: String,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
     #[error("no certificate in {0}")]
     NoCert(String),
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),
 }
 
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Reads the certificate chain in `path` (PEM).
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let err = |e: rustls::pki_types::pem::Error| TlsError::Pem {
+    let err = |source| TlsError::Pem {
         path: path.display().to_string(),
-        msg: e.to_string(),
+        source,
     };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(err)?
@@ -42,12 +46,12 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
     Ok(certs)
 }
 
-/// Server config from PEM certificate chain and key (`tls-cert` / `tls-key` of the spec).
+/// Server config from PEM certificate chain and key (Go's `-tls-cert` / `-tls-key` files).
 pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsError> {
     let certs = load_certs(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Pem {
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Pem {
         path: key.display().to_string(),
-        msg: e.to_string(),
+        source,
     })?;
     server_config_from(certs, key)
 }

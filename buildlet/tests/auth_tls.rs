@@ -1,4 +1,5 @@
-//! Listen-mode auth and TLS (spec §1.4) through the real binary.
+//! Listen-mode auth (HTTP Basic, as Go's `requirePasswordHandler`) and TLS through the
+//! real binary.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,9 +106,14 @@ async fn tls_with_pinned_certificate_and_password() {
         },
     );
     let e = impostor.status().await.unwrap_err();
+    let cause = std::error::Error::source(&e).map(|s| s.to_string());
     assert!(
-        matches!(&e, Error::Transport(m) if m.contains("pinned")),
+        matches!(&e, Error::Transport { context, .. } if context.starts_with("TLS with")),
         "{e}"
+    );
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("pinned")),
+        "{e}: {cause:?}"
     );
 
     let plain = Client::new(
@@ -119,7 +125,7 @@ async fn tls_with_pinned_certificate_and_password() {
     );
     assert!(matches!(
         plain.status().await.unwrap_err(),
-        Error::Transport(_)
+        Error::Transport { .. }
     ));
     b.child.kill().await.unwrap();
 }

@@ -1,4 +1,4 @@
-//! Every path a client names stays inside the work dir (spec §6.4): `..`, absolute paths,
+//! Every path a client names stays inside the work dir: `..`, absolute paths,
 //! symlinks leading out and hostile tarballs are refused with 400, and the canary files
 //! next to the work dir survive every attempt.
 

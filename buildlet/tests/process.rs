@@ -1,4 +1,4 @@
-//! Process control (spec §1.3, §6.8): output streams while the command runs; a client
+//! Process control (Go's `handleExec`): output streams while the command runs; a client
 //! that disconnects, a timeout, or `/halt` kills the command's whole process group.
 
 mod common;

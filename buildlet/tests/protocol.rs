@@ -1,4 +1,4 @@
-//! The Go buildlet protocol (spec §1) end to end: real server on loopback, our client
+//! The Go buildlet protocol (`cmd/buildlet/buildlet.go`) end to end: real server on loopback, our client
 //! and raw HTTP/1.1 requests shaped like Go's `net/http` client.
 
 mod common;

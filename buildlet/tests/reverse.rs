@@ -1,4 +1,4 @@
-//! Reverse mode (spec §2) with HTTP/2 over the upgraded registration connection: a real
+//! Reverse mode (Go's `cmd/buildlet/reverse.go`) with HTTP/2 over the upgraded registration connection: a real
 //! buildlet dialing a real coordinator-side [`Acceptor`] on 127.0.0.1.
 
 mod common;
