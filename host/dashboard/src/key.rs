@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use std::path::{Path, PathBuf};
+use subtle::ConstantTimeEq;
 
 /// Builders whose keys Go's dashboard revoked (`builderKeyRevoked`): no key of theirs
 /// passes, whatever it is.
@@ -55,7 +56,7 @@ impl MasterKey {
     }
 
     pub fn is_master(&self, key: &str) -> bool {
-        constant_time_eq(key.as_bytes(), self.0.as_bytes())
+        bool::from(key.as_bytes().ct_eq(self.0.as_bytes()))
     }
 
     /// Go's `validKey`: the master key always passes; a revoked builder never does;
@@ -67,13 +68,8 @@ impl MasterKey {
         if REVOKED.contains(&builder) {
             return false;
         }
-        constant_time_eq(key.as_bytes(), self.builder_key(builder).as_bytes())
+        bool::from(key.as_bytes().ct_eq(self.builder_key(builder).as_bytes()))
     }
-}
-
-/// Compares every byte whatever the first difference, so timing reveals nothing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn random_hex(n: usize) -> std::io::Result<String> {

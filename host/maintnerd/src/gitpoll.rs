@@ -15,7 +15,7 @@ use maintner::maintpb::{
 
 use crate::git::{self, GitError, RawCommit};
 use crate::ingest::Ingest;
-use crate::view::{is_tracked_gerrit_ref, CorpusView};
+use crate::view::{is_tracked_gerrit_ref, PollerView};
 use crate::webhook::Wakers;
 
 /// Commits read from git and logged per batch (one `cat-file`/`diff-tree` pair each).

@@ -1,7 +1,7 @@
 //! maintnerd: everything around the maintner corpus that talks to the outside world.
 //!
 //! - Ingestion, writing *mutations* — the diff between what a source says and what the
-//!   corpus holds ([`view::CorpusView`]) — to the log, never editing the model
+//!   corpus holds ([`view::PollerView`]) — to the log, never editing the model
 //!   ([`ingest::Ingest`]):
 //!   - [`gitpoll::GitRepoPoller`]: new commits of plain git repositories;
 //!   - [`gitpoll::GerritPoller`]: Gerrit over git — branches, tags, `refs/changes/*` patch

@@ -1,29 +1,20 @@
 //! What the pollers read from the corpus to compute their diffs.
 //!
 //! Pollers never edit the model: they compare what a source says with the corpus through
-//! [`CorpusView`] and log the difference as mutations ([`crate::ingest::Ingest::record`]);
+//! [`PollerView`] and log the difference as mutations ([`crate::ingest::Ingest::record`]);
 //! the mutations are then applied to the corpus, exactly as a replay of the log would.
-//! [`CorpusView`] is implemented for [`maintner::Corpus`], so the pollers read the same
+//! [`PollerView`] is implemented for [`maintner::Corpus`], so the pollers read the same
 //! corpus everything else reads.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use maintner::gerrit::GerritProject;
 use maintner::git::GitHash;
-use maintner::github::{self as gh, GitHubRepo};
+use maintner::github::{GitHubRepo, MilestoneRef};
 use maintner::Corpus;
 
-/// The milestone of an issue as far as the corpus knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MilestoneRef {
-    #[default]
-    Unknown,
-    None,
-    Id(i64),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CommentState {
+pub struct CommentSnapshot {
     /// Unix seconds.
     pub updated: i64,
     pub body: String,
@@ -31,7 +22,7 @@ pub struct CommentState {
 
 /// The fields of an issue the GitHub poller diffs against (times in unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IssueState {
+pub struct IssueSnapshot {
     pub id: i64,
     pub not_exist: bool,
     pub user: Option<i64>,
@@ -47,13 +38,13 @@ pub struct IssueState {
     pub labels: BTreeSet<i64>,
     pub milestone: MilestoneRef,
     pub assignees: BTreeSet<i64>,
-    pub comments: HashMap<i64, CommentState>,
+    pub comments: HashMap<i64, CommentSnapshot>,
     pub event_ids: HashSet<i64>,
     pub comments_synced_as_of: Option<i64>,
     pub events_synced_as_of: Option<i64>,
 }
 
-impl IssueState {
+impl IssueSnapshot {
     /// Go's `commentsSynced`: nothing to fetch if we synced after the last update.
     pub fn comments_synced(&self) -> bool {
         self.not_exist || self.comments_synced_as_of > self.updated
@@ -65,14 +56,14 @@ impl IssueState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MilestoneState {
+pub struct MilestoneSnapshot {
     pub title: String,
     pub number: i64,
     pub closed: bool,
 }
 
 /// Read access the pollers need.
-pub trait CorpusView {
+pub trait PollerView {
     /// The commit is in the corpus (not just a placeholder parent).
     fn has_git_commit(&self, sha1: &str) -> bool;
     /// The commit was logged for this Gerrit project.
@@ -80,14 +71,14 @@ pub trait CorpusView {
     /// The refs of a Gerrit project the corpus tracks, name → hash: branches, tags, and
     /// `refs/changes/NN/N/V` / `…/meta` of every change.
     fn gerrit_refs(&self, project: &str) -> HashMap<String, String>;
-    fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<IssueState>;
+    fn github_issue(&self, owner: &str, repo: &str, number: i32) -> Option<IssueSnapshot>;
     /// Issue numbers of a repo, ascending.
     fn github_issue_numbers(&self, owner: &str, repo: &str) -> Vec<i32>;
     /// Issues whose comments (or, with `events`, events) were not synced since their last
     /// update (Go's `commentsSynced` / `eventsSynced`), ascending. Copies no issue.
     fn github_unsynced(&self, owner: &str, repo: &str, events: bool) -> Vec<i32>;
     fn github_labels(&self, owner: &str, repo: &str) -> HashMap<i64, String>;
-    fn github_milestones(&self, owner: &str, repo: &str) -> HashMap<i64, MilestoneState>;
+    fn github_milestones(&self, owner: &str, repo: &str) -> HashMap<i64, MilestoneSnapshot>;
 }
 
 /// Is `name` a ref the corpus tracks for a Gerrit project? Change refs other than patch
@@ -120,7 +111,7 @@ fn repo<'a>(c: &'a Corpus, owner: &str, name: &str) -> Option<&'a GitHubRepo> {
     Some(c.github().repo(rid))
 }
 
-impl CorpusView for Corpus {
+impl PollerView for Corpus {
     fn has_git_commit(&self, sha1: &str) -> bool {
         GitHash::parse(sha1).is_some_and(|h| self.git().commit(&h).is_some())
     }
@@ -158,9 +149,9 @@ impl CorpusView for Corpus {
         refs
     }
 
-    fn github_issue(&self, owner: &str, name: &str, number: i32) -> Option<IssueState> {
+    fn github_issue(&self, owner: &str, name: &str, number: i32) -> Option<IssueSnapshot> {
         let is = repo(self, owner, name)?.issues.get(&number)?;
-        Some(IssueState {
+        Some(IssueSnapshot {
             id: is.id,
             not_exist: is.not_exist,
             user: is.user,
@@ -174,17 +165,13 @@ impl CorpusView for Corpus {
             closed_at: secs(is.closed_at),
             closed_by: is.closed_by,
             labels: is.labels.iter().copied().collect(),
-            milestone: match is.milestone {
-                gh::MilestoneRef::Unknown => MilestoneRef::Unknown,
-                gh::MilestoneRef::None => MilestoneRef::None,
-                gh::MilestoneRef::Id(id) => MilestoneRef::Id(id),
-            },
+            milestone: is.milestone,
             assignees: is.assignees.iter().copied().collect(),
             comments: is
                 .comments
                 .iter()
                 .map(|c| {
-                    let state = CommentState {
+                    let state = CommentSnapshot {
                         updated: secs(c.updated).unwrap_or(0),
                         body: c.body.to_string(),
                     };
@@ -233,14 +220,14 @@ impl CorpusView for Corpus {
             .unwrap_or_default()
     }
 
-    fn github_milestones(&self, owner: &str, name: &str) -> HashMap<i64, MilestoneState> {
+    fn github_milestones(&self, owner: &str, name: &str) -> HashMap<i64, MilestoneSnapshot> {
         let st = self.strings();
         repo(self, owner, name)
             .map(|r| {
                 r.milestones
                     .iter()
                     .map(|(id, m)| {
-                        let state = MilestoneState {
+                        let state = MilestoneSnapshot {
                             title: st.resolve(m.title).to_string(),
                             number: m.number as i64,
                             closed: m.closed,

@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use maintner::github::MilestoneRef;
 use maintner::DiskLog;
 use maintnerd::fakegithub::{self, EventPages, FakeGitHub};
 use maintnerd::github::api::{GitHubClient, GitHubError};
 use maintnerd::github::poller::{GitHubRepoPoller, PollError};
 use maintnerd::ingest::Ingest;
 use maintnerd::store::SharedLog;
-use maintnerd::view::{CorpusView, MilestoneRef};
+use maintnerd::view::PollerView;
 use serde_json::json;
 
 fn github_data() -> PathBuf {

@@ -2,10 +2,11 @@
 //! host's indexed queries and returns the actions it would take; the host decides
 //! whether to carry them out (dry-run or live) and journals them.
 //!
-//! This first version has HEAD gopherbot's title-prefix labelling tasks
-//! (specs/policies.md §3.3). Like the Go code, a rule leaves an issue alone when it
-//! already has the label or when any label was ever removed from it (someone disagreed
-//! with a bot or a human; no edit war), and it skips pull requests.
+//! This first version has HEAD gopherbot's title-prefix labelling tasks (the tasks of
+//! Go's `cmd/gopherbot/gopherbot.go` named in `PREFIX_LABELS`). Like the Go code, a
+//! rule leaves an issue alone when it already has the label or when any label was ever
+//! removed from it (someone disagreed with a bot or a human; no edit war), and it skips
+//! pull requests.
 
 wit_bindgen::generate!({
     path: "../../wit",

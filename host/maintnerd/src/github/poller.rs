@@ -33,8 +33,9 @@ use maintner::maintpb::{
 use super::api::{Comment, GitHubClient, GitHubError, Issue, Label, Milestone, Page, User};
 use super::events::{parse_events, IssueEvent};
 use crate::ingest::Ingest;
-use crate::view::{CorpusView, IssueState, MilestoneRef};
+use crate::view::{IssueSnapshot, PollerView};
 use crate::webhook::Wakers;
+use maintner::github::MilestoneRef;
 
 /// First re-poll delay after a wake-up that found nothing new.
 pub const WAKE_BACKOFF: Duration = Duration::from_secs(1);
@@ -251,11 +252,11 @@ impl GitHubRepoPoller {
     }
 
     /// The mutation that brings the corpus's issue `is.number` up to GitHub's, if any.
-    fn diff_issue(&self, view: &impl CorpusView, is: &Issue) -> Option<GithubIssueMutation> {
+    fn diff_issue(&self, view: &impl PollerView, is: &Issue) -> Option<GithubIssueMutation> {
         let old = view
             .github_issue(&self.owner, &self.repo, is.number)
             .filter(|o| !o.not_exist);
-        let blank = IssueState::default();
+        let blank = IssueSnapshot::default();
         let o = old.as_ref().unwrap_or(&blank);
         let is_new = old.is_none();
         let mut m = GithubIssueMutation {
@@ -574,7 +575,7 @@ fn diff_milestone(old: MilestoneRef, new: Option<&Milestone>, m: &mut GithubIssu
     }
 }
 
-fn diff_labels(o: &IssueState, labels: &[Label], m: &mut GithubIssueMutation) -> bool {
+fn diff_labels(o: &IssueSnapshot, labels: &[Label], m: &mut GithubIssueMutation) -> bool {
     let now: HashSet<i64> = labels.iter().map(|l| l.id).collect();
     m.add_label = labels
         .iter()
@@ -593,7 +594,7 @@ fn diff_labels(o: &IssueState, labels: &[Label], m: &mut GithubIssueMutation) ->
     !m.add_label.is_empty() || !m.remove_label.is_empty()
 }
 
-fn diff_assignees(o: &IssueState, assignees: &[User], m: &mut GithubIssueMutation) -> bool {
+fn diff_assignees(o: &IssueSnapshot, assignees: &[User], m: &mut GithubIssueMutation) -> bool {
     let now: HashSet<i64> = assignees.iter().map(|u| u.id).collect();
     m.assignees = assignees
         .iter()
@@ -610,7 +611,7 @@ fn diff_assignees(o: &IssueState, assignees: &[User], m: &mut GithubIssueMutatio
 }
 
 /// A new comment in full; a changed one as id + what changed; `None` if known as is.
-fn diff_comment(issue: Option<&IssueState>, c: &Comment) -> Option<GithubIssueCommentMutation> {
+fn diff_comment(issue: Option<&IssueSnapshot>, c: &Comment) -> Option<GithubIssueCommentMutation> {
     let body = c.body.clone().unwrap_or_default();
     let known = issue.and_then(|is| is.comments.get(&c.id));
     match known {
