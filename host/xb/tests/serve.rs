@@ -100,9 +100,15 @@ async fn serves_the_bundled_builders_and_metrics() {
         .collect();
     assert!(names.contains(&("local-builders", "builders")), "{names:?}");
     assert!(names.contains(&("gopherbot", "gopherbot")), "{names:?}");
+    assert!(names.contains(&("go-builders", "builders")), "{names:?}");
     let builders = get_json(&format!("{}/builders", s.url)).await;
-    assert_eq!(builders[0]["name"], "linux-amd64-localdev");
-    assert_eq!(builders[0]["trybot"], true);
+    let builder = |name: &str| {
+        let list = builders.as_array().unwrap();
+        list.iter().find(|b| b["name"] == name).unwrap().clone()
+    };
+    assert_eq!(builder("linux-amd64-localdev")["plugin"], "local-builders");
+    assert_eq!(builder("linux-amd64-localdev")["trybot"], true);
+    assert_eq!(builder("linux-amd64")["plugin"], "go-builders");
     let metrics = get_text(&format!("{}/metrics", s.url)).await;
     assert!(
         metrics.contains("xbuild_plugin_calls_total{kind=\"builders\",name=\"local-builders\""),
