@@ -368,6 +368,8 @@ fn builder_repo_branch_table() {
         ("linux-amd64", "go", "release-branch.go1.9", None),
         ("linux-amd64", "net", "master", Both),
         ("linux-amd64", "website", "master", None),
+        // Not a repo of Go's: the builders of Go test Go's repos only.
+        ("linux-amd64", "demo", "master", None),
         ("linux-amd64-nocgo", "net", "master", OnlyPost),
         ("linux-amd64-nocgo", "go", "master", OnlyPost),
         ("linux-amd64-race", "go", "master", Both),
@@ -684,9 +686,62 @@ fn sharding_edge_cases() {
     let p = plugin().plugin();
     let tests: Vec<String> = (0..3).map(|i| format!("go_test:p{i}")).collect();
     assert_eq!(p.shard_tests("linux-amd64", &tests, 10).unwrap().len(), 3);
-    assert_eq!(
-        p.shard_tests("linux-amd64", &tests, 0).unwrap(),
-        [tests.clone()]
-    );
     assert!(p.shard_tests("linux-amd64", &[], 4).unwrap().is_empty());
+    let one = p.shard_tests("linux-amd64", &tests, 0).unwrap();
+    assert_eq!(one, [tests], "no shards means one");
+}
+
+/// Go 1.19's own dist test list, over the main buildlet and linux-amd64's six helpers.
+#[test]
+fn shards_go_1_19s_dist_tests_over_seven_buildlets() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/go1.19-dist-test-list.txt"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let tests: Vec<String> = text.lines().map(String::from).collect();
+    assert_eq!(tests.len(), 295);
+    let shards = plugin()
+        .plugin()
+        .shard_tests("linux-amd64", &tests, 7)
+        .unwrap();
+    assert_eq!(shards.len(), 7);
+    assert_eq!(shards.iter().map(Vec::len).sum::<usize>(), tests.len());
+    // The seven slowest tests each lead a shard of their own.
+    let slowest = [
+        "cgo_test",
+        "runtime:cpu124",
+        "race",
+        "go_test:cmd/go",
+        "go_test:runtime",
+        "testcshared",
+        "testcarchive",
+    ];
+    for s in &shards {
+        let slow: Vec<&str> = slowest
+            .into_iter()
+            .filter(|t| s.iter().any(|x| x == t))
+            .collect();
+        assert_eq!(slow.len(), 1, "{slow:?} share a shard");
+    }
+}
+
+/// go/test takes 50 s in all, whatever number of pieces cmd/dist cuts it into.
+#[test]
+fn test_dir_pieces_weigh_their_share_of_fifty_seconds() {
+    let p = plugin().plugin();
+    let mut tests = vec!["test:0_1".to_string()];
+    tests.extend((0..40).map(|i| format!("go_test:p{i:02}")));
+    let shards = p.shard_tests("linux-amd64", &tests, 2).unwrap();
+    assert_eq!(shards[0], ["test:0_1"]);
+    assert_eq!(shards[1], tests[1..]);
+    // Ten pieces of 5 s each spread over two shards like any 5-second tests.
+    let tenths: Vec<String> = (0..10).map(|i| format!("test:{i}_10")).collect();
+    let mut tests = tenths.clone();
+    tests.extend((0..10).map(|i| format!("go_test:p{i:02}")));
+    let shards = p.shard_tests("linux-amd64", &tests, 2).unwrap();
+    for s in &shards {
+        assert_eq!(s.iter().filter(|t| tenths.contains(t)).count(), 5, "{s:?}");
+        assert_eq!(s.len(), 10, "{s:?}");
+    }
 }

@@ -47,7 +47,7 @@ use exports::xbuild::platform::builder_config::{
     BuildPlan, Builder, Guest as BuilderConfig, HostType, PoolKind, Work,
 };
 use exports::xbuild::platform::plugin::Guest as Plugin;
-use hosts::{Env, Host, Pool, HOSTS};
+use hosts::{Host, Pool, HOSTS};
 use xbuild::platform::types::{Description, EnvVar, PluginKind, WorkKind};
 
 struct GoBuilders;
@@ -104,14 +104,15 @@ impl BuilderConfig for GoBuilders {
     }
 }
 
-fn env(pairs: Env) -> Vec<EnvVar> {
-    pairs
-        .iter()
-        .map(|(name, value)| EnvVar {
-            name: name.to_string(),
-            value: value.to_string(),
-        })
-        .collect()
+fn var(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<EnvVar> {
+    pairs.iter().map(|(name, value)| var(name, value)).collect()
 }
 
 fn strings(v: &[&str]) -> Vec<String> {

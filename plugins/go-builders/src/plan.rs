@@ -10,6 +10,7 @@
 
 use crate::builders::Conf;
 use crate::exports::xbuild::platform::builder_config::{BuildPlan, Step, Work};
+use crate::var;
 use crate::xbuild::platform::types::EnvVar;
 
 const GO: &str = "go/bin/go";
@@ -47,18 +48,11 @@ pub fn check_repo(repo: &str) -> Result<(), String> {
 
 /// The builder's Env(), then GO_TEST_TIMEOUT_SCALE unless the host or builder sets it.
 fn env(b: &Conf) -> Vec<EnvVar> {
-    let mut env: Vec<EnvVar> = b.env().into_iter().map(|(k, v)| var(k, v)).collect();
+    let mut env = crate::env(&b.env());
     if !env.iter().any(|v| v.name == "GO_TEST_TIMEOUT_SCALE") {
         env.push(var("GO_TEST_TIMEOUT_SCALE", &b.timeout_scale().to_string()));
     }
     env
-}
-
-fn var(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: value.into(),
-    }
 }
 
 fn step(name: &str, command: &str, args: &[&str], dir: &str, timeout: u32) -> Step {

@@ -6,6 +6,39 @@ use crate::builders::Conf;
 use crate::exports::xbuild::platform::builder_config::{RepoRule, Work};
 use crate::xbuild::platform::types::WorkKind;
 
+/// Go's repos on go.googlesource.com besides go itself: the golang.org/x/ repos.
+const X_REPOS: &[&str] = &[
+    "arch",
+    "benchmarks",
+    "blog",
+    "build",
+    "crypto",
+    "debug",
+    "exp",
+    "image",
+    "mobile",
+    "mod",
+    "net",
+    "oauth2",
+    "perf",
+    "pkgsite",
+    "pkgsite-metrics",
+    "review",
+    "sync",
+    "sys",
+    "talks",
+    "telemetry",
+    "term",
+    "text",
+    "time",
+    "tools",
+    "tour",
+    "vuln",
+    "vulndb",
+    "website",
+    "xerrors",
+];
+
 /// The x/ repos a builder tests only when it opts in (Go's buildRepoByDefault).
 const OPT_IN_REPOS: &[&str] = &[
     "build",
@@ -19,32 +52,39 @@ const OPT_IN_REPOS: &[&str] = &[
 /// The oldest Go release branch still built, as in Go's buildsRepoAtAll.
 const MIN_GO1_MINOR: u32 = 11;
 
-fn rule(repo: &str, exclude: bool) -> RepoRule {
+/// Every branch of `repo`.
+fn rule(repo: &str) -> RepoRule {
     RepoRule {
         repo: repo.into(),
         branches: vec![],
-        exclude,
+        exclude: false,
     }
 }
 
-/// Post-submit: go everywhere; the x/ repos (but the opt-in ones) on the builders of
-/// the subrepo allow-list.
+/// Post-submit: go everywhere; the x/ repos but the opt-in ones on the builders of
+/// the subrepo allow-list. Other repos are not Go's to build.
 pub fn repos(b: &Conf) -> Vec<RepoRule> {
-    if !b.builds_subrepos() {
-        return vec![rule("go", false)];
+    let mut rules = vec![rule("go")];
+    if b.builds_subrepos() {
+        rules.extend(default_x_repos().map(rule));
     }
-    let mut rules: Vec<RepoRule> = OPT_IN_REPOS.iter().map(|r| rule(r, true)).collect();
-    rules.push(rule("*", false));
     rules
 }
 
 /// Trybots: go on every trybot; the x/ repos on trybots that build them.
 pub fn try_repos(b: &Conf) -> Vec<RepoRule> {
-    match (b.try_bot, b.builds_subrepos()) {
-        (false, _) => vec![],
-        (true, false) => vec![rule("go", false)],
-        (true, true) => vec![rule("*", false)],
+    if b.try_bot {
+        repos(b)
+    } else {
+        vec![]
     }
+}
+
+fn default_x_repos() -> impl Iterator<Item = &'static str> {
+    X_REPOS
+        .iter()
+        .copied()
+        .filter(|r| !OPT_IN_REPOS.contains(r))
 }
 
 /// Whether `b` takes `work`. Release builds may use any builder: Go's release tool
