@@ -151,16 +151,16 @@ async fn results_flow_from_http_to_plugins_and_the_cli() {
     )
     .await;
     assert_eq!(reply, "{\"Response\":null,\"Error\":\"\"}\n");
-    // Builders are those of the serving plugins.
+    // Builders are those of the serving plugins; none defines linux-riscv64.
     let master = std::fs::read_to_string(dir.path().join("builder-master.key")).unwrap();
     let reply = post(
         &format!("{url}/result?version=1&key={master}"),
-        body.replace(BUILDER, "linux-amd64"),
+        body.replace(BUILDER, "linux-riscv64"),
     )
     .await;
     assert_eq!(
         reply,
-        "{\"Response\":null,\"Error\":\"unknown builder \\\"linux-amd64\\\"\"}\n"
+        "{\"Response\":null,\"Error\":\"unknown builder \\\"linux-riscv64\\\"\"}\n"
     );
 
     // The plugin sees the result through the `results` import.
