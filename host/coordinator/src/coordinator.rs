@@ -201,7 +201,9 @@ async fn find_loop(inner: Arc<Inner>, mut corpus_changed: watch::Receiver<u64>) 
             Ok(c) => cache = c,
             Err(e) => tracing::error!(error = %e, "the finder panicked"),
         }
+        let seen = inner.state.lock().unwrap().builders.versions.clone();
         tokio::select! {
+            _ = builders_swapped(&inner.registry, &seen) => {},
             r = corpus_changed.changed() => if r.is_err() {
                 // The corpus is gone: only rescans from now on.
                 corpus_changed = watch::Sender::new(0).subscribe();
@@ -209,6 +211,23 @@ async fn find_loop(inner: Arc<Inner>, mut corpus_changed: watch::Receiver<u64>) 
             },
             _ = inner.rescan.notified() => {},
             _ = tokio::time::sleep(inner.cfg.rescan) => {},
+        }
+    }
+}
+
+/// Resolves when the serving builders plugins are no longer `seen` (a load, swap,
+/// rollback or removal, from the admin API, the CLI or the watched directory).
+async fn builders_swapped(registry: &Registry, seen: &[runtime::VersionId]) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let mut now: Vec<runtime::VersionId> = registry
+            .serving_kind(runtime::Kind::Builders)
+            .into_iter()
+            .map(|h| h.version.id.clone())
+            .collect();
+        now.sort();
+        if now != seen {
+            return;
         }
     }
 }

@@ -4,6 +4,7 @@
 //! contract fault), the host falls back to first-in-first-out, and counts and logs it.
 
 use crate::model::{BuildSpec, WorkKind};
+use maintner::fxhash::FxHashMap;
 use maintner::time::Time;
 use runtime::{Capacity, Kind, QueuedWork, Registry};
 use std::collections::BTreeMap;
@@ -18,22 +19,63 @@ pub struct Queued {
     pub attempts: u32,
 }
 
-impl Queued {
-    pub fn to_wit(&self) -> QueuedWork {
-        let w = &self.spec.work;
-        QueuedWork {
-            id: self.id,
-            kind: match w.kind {
-                WorkKind::PostSubmit => runtime::WorkKind::PostSubmit,
-                WorkKind::Try { .. } => runtime::WorkKind::Try,
-            },
-            builder: self.spec.builder.clone(),
-            host_type: self.spec.host_type.clone(),
-            repo: w.repo.clone(),
-            branch: w.branch.clone(),
-            commit_time: w.commit_time.unix(),
-            enqueue_time: self.enqueued.unix(),
-        }
+/// The queue as the plugin sees it: each name once in `names`, items and capacity
+/// refer to them by index.
+pub struct Lowered {
+    pub names: Vec<String>,
+    pub items: Vec<QueuedWork>,
+    pub capacity: Vec<Capacity>,
+}
+
+/// Each distinct name once, with its index.
+#[derive(Default)]
+struct Names<'a> {
+    index: FxHashMap<&'a str, u32>,
+    names: Vec<String>,
+}
+
+impl<'a> Names<'a> {
+    fn of(&mut self, s: &'a str) -> u32 {
+        let Names { index, names } = self;
+        *index.entry(s).or_insert_with(|| {
+            names.push(s.to_string());
+            (names.len() - 1) as u32
+        })
+    }
+}
+
+pub fn lower(queue: &[Queued], free: &BTreeMap<String, u32>) -> Lowered {
+    let mut n = Names::default();
+    let capacity: Vec<Capacity> = free
+        .iter()
+        .map(|(host_type, &free)| Capacity {
+            host_type: n.of(host_type),
+            free,
+        })
+        .collect();
+    let items = queue
+        .iter()
+        .map(|q| {
+            let w = &q.spec.work;
+            QueuedWork {
+                id: q.id,
+                kind: match w.kind {
+                    WorkKind::PostSubmit => runtime::WorkKind::PostSubmit,
+                    WorkKind::Try { .. } => runtime::WorkKind::Try,
+                },
+                builder: n.of(&q.spec.builder),
+                host_type: n.of(&q.spec.host_type),
+                repo: n.of(&w.repo),
+                branch: n.of(&w.branch),
+                commit_time: w.commit_time.unix(),
+                enqueue_time: q.enqueued.unix(),
+            }
+        })
+        .collect();
+    Lowered {
+        names: n.names,
+        items,
+        capacity,
     }
 }
 
@@ -59,15 +101,8 @@ pub fn decide(registry: &Registry, queue: &[Queued], free: &BTreeMap<String, u32
     let Some(h) = registry.serving_kind(Kind::Scheduler).into_iter().next() else {
         return fifo("no scheduler plugin serves".into());
     };
-    let items: Vec<QueuedWork> = queue.iter().map(Queued::to_wit).collect();
-    let capacity: Vec<Capacity> = free
-        .iter()
-        .map(|(host_type, &free)| Capacity {
-            host_type: host_type.clone(),
-            free,
-        })
-        .collect();
-    match h.plugin().schedule(&items, &capacity) {
+    let l = lower(queue, free);
+    match h.plugin().schedule(&l.names, &l.items, &l.capacity) {
         Ok(order) => Decision {
             order,
             fallback: None,

@@ -233,3 +233,39 @@ async fn the_status_page_shows_pools_builds_and_live_logs() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builders_plugins_taken_in_and_out_of_service_change_what_is_queued() {
+    let w = World::new(&[("a", PASS)], 1).await;
+    w.registry.remove("local-builders").unwrap();
+    // No machines: whatever is queued stays queued.
+    let c = w.start(w.config(), w.pools(Some(vec![])));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(c.snapshot().queued_total, 0, "no builder, no work");
+    w.registry.rollback("local-builders").unwrap();
+    let wait_for = |n: usize| {
+        let c = c.clone();
+        async move {
+            for _ in 0..100 {
+                if c.snapshot().queued_total == n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!(
+                "queue never held {n}: {}",
+                serde_json::to_string(&c.snapshot()).unwrap()
+            );
+        }
+    };
+    wait_for(1).await;
+    assert_eq!(c.snapshot().queue[0].builder, BUILDER);
+    assert_eq!(
+        c.snapshot().unserved,
+        Vec::<String>::new(),
+        "the pool exists, with no machine"
+    );
+    w.registry.remove("local-builders").unwrap();
+    wait_for(0).await;
+    assert_eq!(c.counters().dropped.load(Relaxed), 1);
+}

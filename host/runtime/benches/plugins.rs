@@ -54,7 +54,7 @@ fn main() {
         )
         .unwrap()
         .version;
-    let import = r#"(import "xbuild:platform/clock@0.1.0" "now" (func $now (result i64)))"#;
+    let import = r#"(import "xbuild:platform/clock@0.2.0" "now" (func $now (result i64)))"#;
     let calls_now = "(local $i i32) (local.set $i (i32.const 10000))
         (loop $l (drop (call $now)) (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i)))
         (i32.const 1)";

@@ -159,11 +159,16 @@ impl<'a> Plugin<'a> {
 
     /// Queue ids to start now, in order; an id not in the queue, or one given twice, is a
     /// contract fault.
-    pub fn schedule(&self, queue: &[QueuedWork], capacity: &[Capacity]) -> Result<Vec<u64>> {
+    pub fn schedule(
+        &self,
+        names: &[String],
+        queue: &[QueuedWork],
+        capacity: &[Capacity],
+    ) -> Result<Vec<u64>> {
         self.expect(Kind::Scheduler)?;
         let ids: Vec<u64> = call!(self, "schedule", Scheduler, |i, st| i
             .xbuild_platform_scheduling()
-            .call_schedule(st, queue, capacity))?;
+            .call_schedule(st, names, queue, capacity))?;
         let queued: std::collections::HashSet<u64> = queue.iter().map(|q| q.id).collect();
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
         for id in &ids {

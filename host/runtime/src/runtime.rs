@@ -19,7 +19,7 @@ use wasmtime::{Store, Trap};
 
 /// The WIT package version this host speaks.
 pub const WIT_PACKAGE: &str = "xbuild:platform";
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// Limits of one call.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ pub(crate) fn run(rt: &Runtime, v: &PluginVersion) -> Result<Vec<String>> {
     match v.kind() {
         Kind::Builders => return builders(rt, v),
         Kind::Scheduler => {
-            let ids = with(rt, v, |p| p.schedule(&[], &[]))?;
+            let ids = with(rt, v, |p| p.schedule(&[], &[], &[]))?;
             ensure(rt, v, ids.is_empty(), || {
                 "scheduled work from an empty queue".into()
             })?;

@@ -100,8 +100,8 @@ fn a_component_built_against_another_wit_version_is_refused() {
         (func (export "xbuild:platform/builder-config@0.2.0#builders") (result i32) (i32.const 0)))"#;
     let err = refused(&component("builders", Some(wit), wat));
     assert!(
-        message(&err).contains("exports xbuild:platform/builder-config@0.2.0, but this host speaks xbuild:platform@0.1.0")
-            || message(&err).contains("exports xbuild:platform/plugin@0.2.0, but this host speaks xbuild:platform@0.1.0"),
+        message(&err).contains("exports xbuild:platform/builder-config@0.2.0, but this host speaks xbuild:platform@0.2.0")
+            || message(&err).contains("exports xbuild:platform/plugin@0.2.0, but this host speaks xbuild:platform@0.2.0"),
         "{err:?}"
     );
 }
@@ -109,8 +109,8 @@ fn a_component_built_against_another_wit_version_is_refused() {
 #[test]
 fn a_builders_plugin_importing_the_corpus_is_refused() {
     let wit = "package test:worlds;
-        world greedy { include xbuild:platform/builders@0.1.0; import xbuild:platform/corpus@0.1.0; }";
-    let import = r#"(import "xbuild:platform/corpus@0.1.0" "generation" (func $gen (result i64)))"#;
+        world greedy { include xbuild:platform/builders@0.2.0; import xbuild:platform/corpus@0.2.0; }";
+    let import = r#"(import "xbuild:platform/corpus@0.2.0" "generation" (func $gen (result i64)))"#;
     let wat = builders_wat(
         "greedy",
         "1",
@@ -120,7 +120,7 @@ fn a_builders_plugin_importing_the_corpus_is_refused() {
     );
     let err = refused(&component("greedy", Some(wit), &wat));
     assert!(
-        message(&err).contains("imports xbuild:platform/corpus@0.1.0, which the host does not grant to builders plugins"),
+        message(&err).contains("imports xbuild:platform/corpus@0.2.0, which the host does not grant to builders plugins"),
         "{err:?}"
     );
 }
@@ -129,7 +129,7 @@ fn a_builders_plugin_importing_the_corpus_is_refused() {
 fn a_plugin_importing_an_unknown_interface_is_refused() {
     let wit = "package test:worlds;
         interface dial { connect: func(host: string) -> bool; }
-        world dialer { include xbuild:platform/builders@0.1.0; import dial; }";
+        world dialer { include xbuild:platform/builders@0.2.0; import dial; }";
     let import =
         r#"(import "test:worlds/dial" "connect" (func $dial (param i32 i32) (result i32)))"#;
     let wat = builders_wat(
@@ -160,8 +160,8 @@ fn a_builders_plugin_breaking_addbuilder_invariants_is_refused() {
     // One builder on a host type nobody defined: `builders` returns a list at 500 of
     // one record whose fields are all zero (empty strings) — an empty name.
     let wat = builders_wat("broken", "1", BUILDERS, "", "(i32.const 1)").replace(
-        r#"builder-config@0.1.0#builders") (result i32) (i32.const 100))"#,
-        r#"builder-config@0.1.0#builders") (result i32)
+        r#"builder-config@0.2.0#builders") (result i32) (i32.const 100))"#,
+        r#"builder-config@0.2.0#builders") (result i32)
             (i32.store (i32.const 500) (i32.const 1024))
             (i32.store (i32.const 504) (i32.const 1))
             (i32.const 500))"#,

@@ -170,7 +170,7 @@ fn a_fault_in_one_call_does_not_disturb_concurrent_calls() {
 #[test]
 fn the_clock_import_answers_the_fixed_replay_time() {
     let reg = registry();
-    let import = r#"(import "xbuild:platform/clock@0.1.0" "now" (func $now (result i64)))"#;
+    let import = r#"(import "xbuild:platform/clock@0.2.0" "now" (func $now (result i64)))"#;
     let wat = builders_wat(
         "clocked",
         "1",

@@ -9,7 +9,7 @@ const WIT: &str = r#"
 package test:sandbox;
 
 world nosy {
-    include xbuild:platform/builders@0.1.0;
+    include xbuild:platform/builders@0.2.0;
     import wasi:cli/environment@0.2.0;
     import wasi:filesystem/preopens@0.2.0;
 }
@@ -66,7 +66,7 @@ const REPLAY_WIT: &str = r#"
 package test:replay;
 
 world clocked {
-    include xbuild:platform/builders@0.1.0;
+    include xbuild:platform/builders@0.2.0;
     import wasi:clocks/wall-clock@0.2.0;
     import wasi:random/random@0.2.0;
 }

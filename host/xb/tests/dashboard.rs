@@ -46,7 +46,7 @@ async fn post(url: &str, body: String) -> String {
 fn results_probe() -> Vec<u8> {
     let wat = format!(
         r#"(module
-  (import "xbuild:platform/results@0.1.0" "results-for"
+  (import "xbuild:platform/results@0.2.0" "results-for"
     (func $results_for (param i32 i32 i32 i32 i32)))
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 4096))
@@ -65,8 +65,8 @@ fn results_probe() -> Vec<u8> {
   ;; the commits list: one string at 500, 40 bytes.
   (data (i32.const 600) "\f4\01\00\00\28\00\00\00")
   (data (i32.const 700) "text/plain")
-  (func (export "xbuild:platform/plugin@0.1.0#describe") (result i32) (i32.const 0))
-  (func (export "xbuild:platform/render@0.1.0#render")
+  (func (export "xbuild:platform/plugin@0.2.0#describe") (result i32) (i32.const 0))
+  (func (export "xbuild:platform/render@0.2.0#render")
     (param i32 i32 i32 i32 i32 i32) (result i32)
     (local $list i32) (local $n i32)
     (call $results_for (i32.const 400) (i32.const 2) (i32.const 600) (i32.const 1) (i32.const 1000))

@@ -44,44 +44,46 @@ fn due(q: &QueuedWork) -> i64 {
     }
 }
 
+/// Best first: due earliest, then the newest commit, then the queue id.
+fn rank(q: &QueuedWork) -> (i64, std::cmp::Reverse<i64>, u64) {
+    (due(q), std::cmp::Reverse(q.commit_time), q.id)
+}
+
 impl Scheduling for Scheduler {
-    fn schedule(queue: Vec<QueuedWork>, capacity: Vec<Capacity>) -> Vec<u64> {
-        let free: BTreeMap<&str, usize> = capacity
+    fn schedule(_names: Vec<String>, queue: Vec<QueuedWork>, capacity: Vec<Capacity>) -> Vec<u64> {
+        let free: BTreeMap<u32, usize> = capacity
             .iter()
-            .map(|c| (c.host_type.as_str(), c.free as usize))
+            .map(|c| (c.host_type, c.free as usize))
             .collect();
         // Per host type, the items worth starting, best first.
-        let mut by_host: BTreeMap<&str, Vec<&QueuedWork>> = BTreeMap::new();
+        let mut by_host: BTreeMap<u32, Vec<&QueuedWork>> = BTreeMap::new();
         for q in &queue {
-            if free.get(q.host_type.as_str()).is_some_and(|&f| f > 0) {
-                by_host.entry(q.host_type.as_str()).or_default().push(q);
+            if free.get(&q.host_type).is_some_and(|&f| f > 0) {
+                by_host.entry(q.host_type).or_default().push(q);
             }
         }
         let lists: Vec<Vec<&QueuedWork>> = by_host
             .into_iter()
             .map(|(host, mut items)| {
-                let n = free[host];
-                let key = |q: &&QueuedWork| (due(q), std::cmp::Reverse(q.commit_time), q.id);
+                let n = free[&host];
                 if items.len() > n {
-                    items.select_nth_unstable_by_key(n - 1, key);
+                    items.select_nth_unstable_by_key(n - 1, |q| rank(q));
                     items.truncate(n);
                 }
-                items.sort_unstable_by_key(key);
+                items.sort_unstable_by_key(|q| rank(q));
                 items
             })
             .collect();
         // Round-robin over host types, each round in order of its best item.
         let mut out = Vec::new();
-        let mut round = 0;
-        loop {
+        for round in 0.. {
             let mut this: Vec<&QueuedWork> =
                 lists.iter().filter_map(|l| l.get(round).copied()).collect();
             if this.is_empty() {
                 break;
             }
-            this.sort_unstable_by_key(|q| (due(q), std::cmp::Reverse(q.commit_time), q.id));
+            this.sort_unstable_by_key(|q| rank(q));
             out.extend(this.into_iter().map(|q| q.id));
-            round += 1;
         }
         out
     }

@@ -82,7 +82,7 @@ fn prelude(name: &str, version: &str, kind: u8) -> String {
   (data (i32.const 0) "{name_ptr}{name_len}{ver_ptr}{ver_len}\{kind:02x}\00\00\00\00\00\00\00\00\00\00\00")
   (data (i32.const 200) "{name}")
   (data (i32.const 300) "{version}")
-  (func (export "xbuild:platform/plugin@0.1.0#describe") (result i32) (i32.const 0))
+  (func (export "xbuild:platform/plugin@0.2.0#describe") (result i32) (i32.const 0))
 "#,
         name_ptr = le(200),
         name_len = le(name.len()),
@@ -105,11 +105,11 @@ pub fn builders_wat(
         r#"(module
   {imports}
   {prelude}
-  (func (export "xbuild:platform/builder-config@0.1.0#host-types") (result i32) (i32.const 100))
-  (func (export "xbuild:platform/builder-config@0.1.0#builders") (result i32) (i32.const 100))
-  (func (export "xbuild:platform/builder-config@0.1.0#builds") {p15} (result i32) {builds_body})
-  (func (export "xbuild:platform/builder-config@0.1.0#plan") {p15} (result i32) unreachable)
-  (func (export "xbuild:platform/builder-config@0.1.0#shard-tests") (param i32 i32 i32 i32 i32) (result i32) (i32.const 100))
+  (func (export "xbuild:platform/builder-config@0.2.0#host-types") (result i32) (i32.const 100))
+  (func (export "xbuild:platform/builder-config@0.2.0#builders") (result i32) (i32.const 100))
+  (func (export "xbuild:platform/builder-config@0.2.0#builds") {p15} (result i32) {builds_body})
+  (func (export "xbuild:platform/builder-config@0.2.0#plan") {p15} (result i32) unreachable)
+  (func (export "xbuild:platform/builder-config@0.2.0#shard-tests") (param i32 i32 i32 i32 i32) (result i32) (i32.const 100))
 )"#,
         prelude = prelude(name, version, kind),
     )
@@ -163,13 +163,13 @@ pub fn builders_defining(name: &str, version: &str, builders: &[&str]) -> Vec<u8
     let data: String = mem.iter().map(|b| format!("\\{b:02x}")).collect();
     let wat = builders_wat(name, version, BUILDERS, "", "(i32.const 1)")
         .replace(
-            r#"builder-config@0.1.0#host-types") (result i32) (i32.const 100))"#,
-            r#"builder-config@0.1.0#host-types") (result i32) (i32.const 1100))"#,
+            r#"builder-config@0.2.0#host-types") (result i32) (i32.const 100))"#,
+            r#"builder-config@0.2.0#host-types") (result i32) (i32.const 1100))"#,
         )
         .replace(
-            r#"builder-config@0.1.0#builders") (result i32) (i32.const 100))"#,
+            r#"builder-config@0.2.0#builders") (result i32) (i32.const 100))"#,
             &format!(
-                r#"builder-config@0.1.0#builders") (result i32) (i32.const 1108))
+                r#"builder-config@0.2.0#builders") (result i32) (i32.const 1108))
   (data (i32.const {BASE}) "{data}")"#
             ),
         );
@@ -180,7 +180,7 @@ pub fn builders_defining(name: &str, version: &str, builders: &[&str]) -> Vec<u8
 pub fn scheduler_component(name: &str) -> Vec<u8> {
     let wat = format!(
         r#"(module {prelude}
-  (func (export "xbuild:platform/scheduling@0.1.0#schedule") (param i32 i32 i32 i32) (result i32) (i32.const 100)))"#,
+  (func (export "xbuild:platform/scheduling@0.2.0#schedule") (param i32 i32 i32 i32 i32 i32) (result i32) (i32.const 100)))"#,
         prelude = prelude(name, "1", SCHEDULER)
     );
     component("scheduler", None, &wat)
@@ -216,8 +216,8 @@ pub fn scheduler_answering(name: &str, ids: Option<&[u64]>) -> Vec<u8> {
     };
     let wat = format!(
         r#"(module {prelude} {data}
-  (func (export "xbuild:platform/scheduling@0.1.0#schedule") (param i32 i32 i32 i32) (result i32)
-    (if (i32.eqz (local.get 1)) (then (return (i32.const 100))))
+  (func (export "xbuild:platform/scheduling@0.2.0#schedule") (param i32 i32 i32 i32 i32 i32) (result i32)
+    (if (i32.eqz (local.get 3)) (then (return (i32.const 100))))
     {body}))"#,
         prelude = prelude(name, "1", SCHEDULER)
     );
