@@ -89,19 +89,19 @@ fn a_component_of_another_kind_cannot_take_a_builders_slot() {
 
 #[test]
 fn a_component_built_against_another_wit_version_is_refused() {
-    let wit = r#"package xbuild:platform@0.2.0;
+    let wit = r#"package xbuild:platform@0.1.0;
         interface plugin { describe: func() -> string; }
         interface builder-config { builders: func() -> list<string>; }
         world builders { export plugin; export builder-config; }"#;
     let wat = r#"(module
         (memory (export "memory") 1)
         (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
-        (func (export "xbuild:platform/plugin@0.2.0#describe") (result i32) (i32.const 0))
-        (func (export "xbuild:platform/builder-config@0.2.0#builders") (result i32) (i32.const 0)))"#;
+        (func (export "xbuild:platform/plugin@0.1.0#describe") (result i32) (i32.const 0))
+        (func (export "xbuild:platform/builder-config@0.1.0#builders") (result i32) (i32.const 0)))"#;
     let err = refused(&component("builders", Some(wit), wat));
     assert!(
-        message(&err).contains("exports xbuild:platform/builder-config@0.2.0, but this host speaks xbuild:platform@0.2.0")
-            || message(&err).contains("exports xbuild:platform/plugin@0.2.0, but this host speaks xbuild:platform@0.2.0"),
+        message(&err).contains("exports xbuild:platform/builder-config@0.1.0, but this host speaks xbuild:platform@0.2.0")
+            || message(&err).contains("exports xbuild:platform/plugin@0.1.0, but this host speaks xbuild:platform@0.2.0"),
         "{err:?}"
     );
 }
