@@ -120,8 +120,38 @@ async fn put_sources(
             .put_tar(file, source_dir(repo))
             .await
             .map_err(|e| Outcome::of_exec("sources", e))?;
+        if let Some((path, text)) = version_file(repo, rev) {
+            client
+                .put(std::io::Cursor::new(text.into_bytes()), &path, 0o644)
+                .await
+                .map_err(|e| Outcome::of_exec("sources", e))?;
+        }
     }
     Ok(())
+}
+
+/// A Go tree from `git archive` has no VERSION file, and make.bash outside a git
+/// checkout refuses to run without one: Go's coordinator wrote `devel <rev>`.
+pub fn version_file(repo: &str, rev: &str) -> Option<(String, String)> {
+    (repo == "go").then(|| {
+        (
+            format!("{}/VERSION", source_dir(repo)),
+            format!("devel {rev}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_go_tree_gets_the_version_file_go_wrote() {
+        let rev = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            super::version_file("go", rev),
+            Some(("go/VERSION".into(), format!("devel {rev}")))
+        );
+        assert_eq!(super::version_file("net", rev), None);
+    }
 }
 
 fn exec_opts(cx: &RunContext, plan: &BuildPlan, step: &Step, args: &[String]) -> ExecOpts {
