@@ -97,7 +97,8 @@ pub fn scan(root: &Path, files: &[PathBuf]) -> Vec<String> {
 fn escapes(root: &Path, outside: &Path, base: &Path, lit: &str) -> bool {
     let resolved = if lit.starts_with('/') && !lit.starts_with("/..") {
         let abs = normalize(Path::new(lit));
-        if !abs.starts_with(outside) || outside == Path::new("/") {
+        // The directory holding the checkout (or one above it) names no sibling.
+        if !abs.starts_with(outside) || abs == outside || outside == Path::new("/") {
             return false;
         }
         abs
@@ -244,7 +245,16 @@ mod tests {
             format!("const B: &str = \"{}\";", outside.display()),
         )
         .unwrap();
-        let files = vec![PathBuf::from("host/a/tests/t.rs"), "host/a/src.rs".into()];
+        fs::write(
+            root.join("host/a/parent.rs"),
+            format!("const P: &str = \"{}\";", root.parent().unwrap().display()),
+        )
+        .unwrap();
+        let files = vec![
+            PathBuf::from("host/a/tests/t.rs"),
+            "host/a/src.rs".into(),
+            "host/a/parent.rs".into(),
+        ];
         let found = scan(&root, &files);
         assert_eq!(found.len(), 3, "{found:#?}");
         assert!(found[0].starts_with("host/a/tests/t.rs:1:"), "{found:#?}");

@@ -28,18 +28,12 @@ async fn latency() {
     w.results(&c, 1).await;
     let mut times = vec![];
     for i in 0..LATENCY_RUNS {
-        let file = format!("lib/x{i}.sh");
-        common::write(&w.work.join(&file), "x() { :; }\n");
-        common::git(&w.work, &["add", "-A"]);
-        common::git(
-            &w.work,
-            &["commit", "--quiet", "-m", &format!("commit {i}")],
+        w.commit(
+            &format!("lib/x{i}.sh"),
+            "x() { :; }\n",
+            &format!("commit {i}"),
         );
-        common::git(
-            &w.work,
-            &["push", "--quiet", &w.remote.to_string_lossy(), "master"],
-        );
-        let head = w.head();
+        let head = w.push();
         w.poller.sync_round().await.unwrap();
         let reached = Instant::now();
         loop {
@@ -69,17 +63,13 @@ async fn latency() {
 async fn throughput() {
     let w = World::new(&[("a", "true\n"), ("b", "true\n")], 4).await;
     for i in 0..THROUGHPUT_COMMITS - 1 {
-        common::write(&w.work.join(format!("lib/y{i}.sh")), "y() { :; }\n");
-        common::git(&w.work, &["add", "-A"]);
-        common::git(
-            &w.work,
-            &["commit", "--quiet", "-m", &format!("commit {i}")],
+        w.commit(
+            &format!("lib/y{i}.sh"),
+            "y() { :; }\n",
+            &format!("commit {i}"),
         );
     }
-    common::git(
-        &w.work,
-        &["push", "--quiet", &w.remote.to_string_lossy(), "master"],
-    );
+    w.push();
     w.poller.sync_round().await.unwrap();
     let mut cfg = w.config();
     cfg.window = THROUGHPUT_COMMITS as u32;

@@ -314,27 +314,25 @@ fn render(s: &Snapshot) -> String {
          td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.fail{color:#b00}\
          .ok{color:#070}</style></head><body><h1>Coordinator</h1>",
     );
-    let _ = write!(
-        h,
-        "<h2>Pools</h2><table><tr><th>host type<th>kind<th>machines<th>free<th>state</tr>"
+    table(
+        &mut h,
+        "Pools",
+        &["host type", "kind", "machines", "free", "state"],
+        s.pools.iter().map(|p| {
+            let machines: Vec<String> = p
+                .machines
+                .iter()
+                .map(|m| format!("{} ({})", esc(&m.name), esc(&m.state)))
+                .collect();
+            vec![
+                esc(&p.host_type),
+                p.kind.into(),
+                p.capacity.total.to_string(),
+                p.capacity.free.to_string(),
+                machines.join("<br>"),
+            ]
+        }),
     );
-    for p in &s.pools {
-        let machines: Vec<String> = p
-            .machines
-            .iter()
-            .map(|m| format!("{} ({})", esc(&m.name), esc(&m.state)))
-            .collect();
-        let _ = write!(
-            h,
-            "<tr><td>{}<td>{}<td>{}<td>{}<td>{}</tr>",
-            esc(&p.host_type),
-            p.kind,
-            p.capacity.total,
-            p.capacity.free,
-            machines.join("<br>")
-        );
-    }
-    h.push_str("</table>");
     if !s.unserved.is_empty() {
         let _ = write!(
             h,
@@ -349,65 +347,78 @@ fn render(s: &Snapshot) -> String {
             esc(why)
         );
     }
-    let _ = write!(
-        h,
-        "<h2>Queue latency</h2><table><tr><th>host type<th>builds<th>p50<th>p95</tr>"
+    table(
+        &mut h,
+        "Queue latency",
+        &["host type", "builds", "p50", "p95"],
+        s.latency.iter().map(|l| {
+            vec![
+                esc(&l.host_type),
+                l.samples.to_string(),
+                format!("{:.2}s", l.p50_s),
+                format!("{:.2}s", l.p95_s),
+            ]
+        }),
     );
-    for l in &s.latency {
-        let _ = write!(
-            h,
-            "<tr><td>{}<td>{}<td>{:.2}s<td>{:.2}s</tr>",
-            esc(&l.host_type),
-            l.samples,
-            l.p50_s,
-            l.p95_s
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Active builds ({})</h2><table><tr><th>build<th>machine<th>running<th>log</tr>",
-        s.active.len()
+    let active = format!("Active builds ({})", s.active.len());
+    table(
+        &mut h,
+        &active,
+        &["build", "machine", "running", "log"],
+        s.active.iter().map(|b| {
+            vec![
+                esc(&b.build),
+                esc(&b.machine),
+                format!("{:.0}s", b.seconds),
+                format!("<a href=\"{}\">live log</a>", b.log),
+            ]
+        }),
     );
-    for b in &s.active {
-        let _ = write!(
-            h,
-            "<tr><td>{}<td>{}<td>{:.0}s<td><a href=\"{}\">live log</a></tr>",
-            esc(&b.build),
-            esc(&b.machine),
-            b.seconds,
-            b.log
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Queue ({})</h2><table><tr><th>build<th>host type<th>kind<th>waiting</tr>",
-        s.queued_total
+    let queued = format!("Queue ({})", s.queued_total);
+    table(
+        &mut h,
+        &queued,
+        &["build", "host type", "kind", "waiting"],
+        s.queue.iter().map(|q| {
+            vec![
+                esc(&q.build),
+                esc(&q.host_type),
+                q.kind.into(),
+                format!("{:.0}s", q.waiting_s),
+            ]
+        }),
     );
-    for q in &s.queue {
-        let _ = write!(
-            h,
-            "<tr><td>{}<td>{}<td>{}<td>{:.0}s</tr>",
-            esc(&q.build),
-            esc(&q.host_type),
-            q.kind,
-            q.waiting_s
-        );
-    }
-    let _ = write!(
-        h,
-        "</table><h2>Recent builds</h2><table><tr><th>build<th>result<th>took<th>log</tr>"
+    table(
+        &mut h,
+        "Recent builds",
+        &["build", "result", "took", "log"],
+        s.recent.iter().map(|b| {
+            let class = if b.state == "passed" { "ok" } else { "fail" };
+            vec![
+                esc(&b.build),
+                format!("<span class={class}>{}</span>", esc(&b.state)),
+                format!("{:.1}s", b.seconds),
+                format!("<a href=\"{}\">log</a>", b.log),
+            ]
+        }),
     );
-    for b in &s.recent {
-        let class = if b.state == "passed" { "ok" } else { "fail" };
-        let _ = write!(
-            h,
-            "<tr><td>{}<td class={class}>{}<td>{:.1}s<td><a href=\"{}\">log</a></tr>",
-            esc(&b.build),
-            esc(&b.state),
-            b.seconds,
-            b.log
-        );
-    }
-    h.push_str("</table></body></html>\n");
+    h.push_str("</body></html>\n");
     h
+}
+
+/// A section: a heading and a table whose cells are HTML already escaped.
+fn table(h: &mut String, title: &str, head: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let _ = write!(h, "<h2>{title}</h2><table><tr>");
+    for c in head {
+        let _ = write!(h, "<th>{c}");
+    }
+    h.push_str("</tr>");
+    for row in rows {
+        h.push_str("<tr>");
+        for c in row {
+            let _ = write!(h, "<td>{c}");
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
 }

@@ -70,14 +70,14 @@ async fn a_new_commit_is_queued_by_the_corpus_change_and_built() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_build_whose_buildlet_dies_is_queued_again_and_finishes_elsewhere() {
-    let w = World::new(&[("slow", "sleep 3\n")], 2).await;
+    let w = World::new(&[("slow", "sleep 5\n")], 2).await;
     let relay = common::Relay::new(w.buildlets[0].addr.clone()).await;
     // The dying machine is the only one at first.
     let mut cfg = w.config();
     cfg.max_builds = 1;
     let pools = w.pools(Some(vec![relay.addr.clone()]));
     let c = w.start(cfg.clone(), pools);
-    for _ in 0..100 {
+    for _ in 0..600 {
         if c.snapshot().active.iter().any(|a| a.machine != "starting") {
             break;
         }
@@ -85,7 +85,7 @@ async fn a_build_whose_buildlet_dies_is_queued_again_and_finishes_elsewhere() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     relay.cut();
-    for _ in 0..100 {
+    for _ in 0..600 {
         if c.counters().requeued.load(Relaxed) > 0 {
             break;
         }

@@ -149,17 +149,26 @@ impl World {
         }
     }
 
-    /// Lands a commit writing `file` and lets the poller see it. Returns its hash.
-    pub async fn land(&self, file: &str, text: &str, subject: &str) -> String {
+    /// Commits `file` in the work tree, not yet pushed.
+    pub fn commit(&self, file: &str, text: &str, subject: &str) {
         write(&self.work.join(file), text);
         git(&self.work, &["add", "-A"]);
         git(&self.work, &["commit", "--quiet", "-m", subject]);
-        git(
-            &self.work,
-            &["push", "--quiet", &self.remote.to_string_lossy(), "master"],
-        );
-        self.poller.sync_round().await.unwrap();
+    }
+
+    /// Pushes the work tree's master to the remote; the poller sees it on its next round.
+    pub fn push(&self) -> String {
+        let remote = self.remote.to_string_lossy();
+        git(&self.work, &["push", "--quiet", &remote, "master"]);
         self.head()
+    }
+
+    /// Lands a commit writing `file` and lets the poller see it. Returns its hash.
+    pub async fn land(&self, file: &str, text: &str, subject: &str) -> String {
+        self.commit(file, text, subject);
+        let head = self.push();
+        self.poller.sync_round().await.unwrap();
+        head
     }
 
     pub fn head(&self) -> String {
