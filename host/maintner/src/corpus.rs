@@ -327,7 +327,7 @@ impl Corpus {
         }
     }
 
-    /// Gerrit invariants (spec §3.4.4). Empty when all hold.
+    /// Gerrit invariants (as Go's `Corpus.Check`). Empty when all hold.
     pub fn check(&self) -> Vec<String> {
         self.gerrit.check(&self.git, &self.strings)
     }

@@ -1,11 +1,12 @@
-//! The Gerrit part of the corpus (spec §3.4): projects, their refs, and changes (CLs) built
-//! from `refs/changes/*` refs and the NoteDB meta history.
+//! The Gerrit part of the corpus (Go's maintner/gerrit.go): projects, their refs, and
+//! changes (CLs) built from `refs/changes/*` refs and the NoteDB meta history.
 //!
 //! A CL's meta branch is applied incrementally: when its `meta` ref moves, only the meta
 //! commits between the last applied one and the new head are parsed, oldest first. If
 //! the new head does not descend from what was applied (a rewritten or rewound meta ref),
 //! the CL's NoteDB state is rebuilt from the root. A meta ref logged before its commits
-//! (older logs did this, spec §9.2) waits for them instead of losing messages and status.
+//! (older logs did this; Go's maintner/gerrit.go defers such CLs to
+//! `finishProcessing`) waits for them instead of losing messages and status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,7 +41,7 @@ pub struct PatchSet {
     pub votes: Vec<Vote>,
 }
 
-/// A change message (spec §3.4.2 `getGerritMessage`).
+/// A change message (Go's `getGerritMessage` in maintner/gerrit.go).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GerritMessage {
     pub version: i32,
@@ -577,7 +578,8 @@ impl Gerrit {
         proj.index.update(cl);
     }
 
-    /// Checks the invariants of spec §3.4.4; returns the problems found.
+    /// Checks the invariants Go's `GerritProject.check` checks (nothing still needed, no
+    /// placeholders, keys equal hashes, every parent present); returns the problems found.
     pub fn check(&self, git: &Git, strings: &Interner) -> Vec<String> {
         let mut problems = Vec::new();
         for p in &self.projects {

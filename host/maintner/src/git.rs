@@ -1,5 +1,5 @@
-//! The git part of the corpus (spec §3.3): commits with parents, author and committer,
-//! message and changed files, indexed by hash.
+//! The git part of the corpus (Go's maintner/git.go): commits with parents, author and
+//! committer, message and changed files, indexed by hash.
 
 use std::fmt;
 
@@ -220,8 +220,8 @@ impl Git {
         id
     }
 
-    /// Indexes a commit (spec §3.3 `processGitCommit`). A commit seen again replaces what
-    /// was known (the raw object is the same; a later diff-tree may add files).
+    /// Indexes a commit (Go's `processGitCommit` in maintner/git.go). A commit seen again
+    /// replaces what was known (same raw object; a later diff-tree may add files).
     pub fn add(
         &mut self,
         pb: &maintpb::GitCommit,

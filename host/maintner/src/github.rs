@@ -1,5 +1,6 @@
-//! The GitHub part of the corpus (spec §3.2): repos with their labels and milestones,
-//! issues (pull requests included) with comments, events and reviews, and users.
+//! The GitHub part of the corpus (Go's maintner/github.go): repos with their labels and
+//! milestones, issues (pull requests included) with comments, events and reviews, and
+//! users.
 //!
 //! Each repo keeps indexes over its issues (open, label, milestone, updated, title) that
 //! are maintained as mutations apply, so queries filter without scanning.
@@ -356,7 +357,7 @@ impl GitHub {
         }
     }
 
-    /// Applies an issue mutation (spec §3.2, steps 1–12, with HEAD's additions). Returns the
+    /// Applies an issue mutation (as Go's `processGithubIssueMutation`). Returns the
     /// repo and issue number it touched.
     pub(crate) fn apply_issue(
         &mut self,

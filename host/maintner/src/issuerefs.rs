@@ -1,5 +1,6 @@
-//! GitHub issue references in commit and change messages (spec §3.4.3): `owner/repo#N`
-//! anywhere, and a bare `#N` for the main Go repository, where it means `golang/go#N`.
+//! GitHub issue references in commit and change messages (Go's `parseGithubRefs` in
+//! maintner/gerrit.go): `owner/repo#N` anywhere, and a bare `#N` for the main Go
+//! repository, where it means `golang/go#N`.
 //!
 //! Equivalent to Go's regexp `(?:\b([\w\-]+)/([\w\-]+))?\#(\d+)\b` without a regex engine:
 //! only `#` positions are examined, so messages without `#` cost one scan.

@@ -1,5 +1,6 @@
-//! `maintpb`: the protobuf schema of the mutation log (spec §2), wire-compatible with Go's
-//! `golang.org/x/build/maintner/maintpb` — seed (2017) fields and the HEAD additions.
+//! `maintpb`: the protobuf schema of the mutation log (Go's maintner.proto),
+//! wire-compatible with Go's `golang.org/x/build/maintner/maintpb` — seed (2017) fields
+//! and the HEAD additions.
 //!
 //! Written by hand with `prost` derives (no protoc). Fields are declared in field-number
 //! order, so encoding produces the same bytes as Go's protobuf marshaller, which also emits

@@ -1,6 +1,6 @@
-//! Gerrit NoteDB meta commits (spec §3.4.2): a subject, a blank line, the change message,
-//! a blank line, then a block of `Key: value` footer lines. This module only parses; the
-//! Gerrit model in [`crate::gerrit`] applies the result in order.
+//! Gerrit NoteDB meta commits (as Go's maintner/gerrit.go parses them): a subject, a blank
+//! line, the change message, a blank line, then a block of `Key: value` footer lines. This
+//! module only parses; the Gerrit model in [`crate::gerrit`] applies the result in order.
 
 use crate::git::{person_email, GitHash};
 
@@ -51,7 +51,7 @@ impl ClStatus {
     }
 }
 
-/// One `Label:` footer value (spec §3.4.2 (g)).
+/// One `Label:` footer value (Go's `parseGerritLabelValue` in maintner/gerrit.go).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LabelLine<'a> {
     pub label: &'a str,
@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn label_values() {
-        // Spec §3.4.2 (g), HEAD TestParseGerritLabelValue.
+        // The cases of Go's TestParseGerritLabelValue (maintner/gerrit_test.go).
         let l = |label, value, on_behalf_of| {
             Some(LabelLine {
                 label,

@@ -1,4 +1,4 @@
-//! reclog: the record framing of the mutation log (spec §1.1), byte-compatible with Go's
+//! reclog: the record framing of the mutation log, byte-compatible with Go's
 //! `maintner/reclog`.
 //!
 //! A log is a plain concatenation of records, each `REC@<hexoff>+<hexlen>=` followed by

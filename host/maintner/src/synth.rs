@@ -318,7 +318,8 @@ impl GerritSim {
     }
 }
 
-/// A GitHub issue as the poller first logs it (spec §4.2: every field of a new issue).
+/// A GitHub issue as the poller first logs it (every field of a new issue, as Go's
+/// `newMutationFromIssue` in maintner/github.go).
 #[derive(Clone, Debug, Default)]
 pub struct IssueSpec<'a> {
     pub owner: &'a str,

@@ -1,10 +1,11 @@
-//! Try work (spec §5), computed from the corpus alone: open changes whose current patch
-//! set has `Run-TryBot=+1` and no `TryBot-Result` vote.
+//! Try work (what Go's maintnerd `GoFindTryWork` returns), computed from the corpus alone:
+//! open changes whose current patch set has `Run-TryBot=+1` and no `TryBot-Result` vote.
 //!
-//! Go's maintnerd could not do this from its NoteDB mirror and asked Gerrit (spec §9.1);
-//! here the votes per patch set are known ([`crate::votes`]), so the set of waiting
-//! changes is kept up to date as mutations arrive: only the changes a mutation touched are
-//! re-evaluated. Reading the list costs one lookup per waiting change.
+//! Go's maintnerd could not do this from its NoteDB mirror and asked Gerrit
+//! (maintner/maintnerd/maintapi/api.go); here the votes per patch set are known
+//! ([`crate::votes`]), so the set of waiting changes is kept up to date as mutations
+//! arrive: only the changes a mutation touched are re-evaluated. Reading the list costs one
+//! lookup per waiting change.
 
 use std::collections::BTreeSet;
 

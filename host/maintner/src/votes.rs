@@ -9,12 +9,12 @@
 //! `copyMinScore`, …). That configuration is not in the log, so the rule is explicit here
 //! and configurable per label ([`VoteConfig`]).
 //!
-//! The default ([`VoteConfig::default`]) is what Go's maintner did (spec §9.1, commit
-//! 8a70402e): `Run-TryBot` and `TryBot-Result` are **cleared on a new patch set unless its
-//! diff stat equals the previous patch set's** (Gerrit's `copyAllScoresIfNoChange`, which
-//! keeps a trybot result across a trivial rebase or a commit-message edit); every other
-//! label is carried over. Use [`CopyRule::Never`] to clear a label on every upload (Gerrit's
-//! behaviour for a label with no copy setting).
+//! The default ([`VoteConfig::default`]) is what Go's maintner did (`LabelVotes` in
+//! maintner/gerrit.go, commit 8a70402e): `Run-TryBot` and `TryBot-Result` are **cleared on
+//! a new patch set unless its diff stat equals the previous patch set's** (Gerrit's
+//! `copyAllScoresIfNoChange`, which keeps a trybot result across a trivial rebase or a
+//! commit-message edit); every other label is carried over. Use [`CopyRule::Never`] to
+//! clear a label on every upload (Gerrit's behaviour for a label with no copy setting).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! GitHub mutations applied to the corpus (spec §3.2), as Go's corpus tests check them.
+//! GitHub mutations applied to the corpus, as Go's corpus tests check them.
 
 use maintner::maintpb::*;
 use maintner::query::IssueQuery;

@@ -348,7 +348,7 @@ fn meta_ref_logged_before_its_commits_waits_for_them() {
         None,
         &["Label: Run-TryBot=+1".into()],
     );
-    // Split the mutation: refs first, commits later (as old logs did, spec §9.2).
+    // Split the mutation: refs first, commits later (as old logs did).
     let g = m.gerrit.as_mut().unwrap();
     let commits = std::mem::take(&mut g.commits);
     w.apply(m.clone());

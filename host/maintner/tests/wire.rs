@@ -1,5 +1,6 @@
-//! Wire compatibility with Go's maintner: byte-exact vectors derived from the schema in
-//! spec §2, and the log written by Go's maintner (testdata/maintner-go).
+//! Wire compatibility with Go's maintner: byte-exact vectors derived from Go's
+//! maintner/maintpb/maintner.proto, and the log written by Go's maintner
+//! (testdata/maintner-go).
 
 use std::path::PathBuf;
 

@@ -1,7 +1,8 @@
 //! Fixture builder: turns the real golang.org/x/build history in
 //! `testdata/golang-build-commits.jsonl` into a git repository plus a Gerrit remote with
-//! `refs/changes/*` and NoteDB `meta` refs (spec §3.4.2), so the real ingestion can be run
-//! against it. Everything is deterministic: dates come from the data, so hashes are stable.
+//! `refs/changes/*` and NoteDB `meta` refs (meta commits as Gerrit writes them), so the
+//! real ingestion can be run against it. Everything is deterministic: dates come from the
+//! data, so hashes are stable.
 //!
 //! File contents are synthetic (the data has only numstat): each file is a run of unique
 //! numbered lines; a change deletes lines from the top and appends new ones, so
@@ -114,8 +115,8 @@ impl TryState {
         TryState::VoteRemoved,
     ];
 
-    /// Whether the change is waiting for trybots (spec §5: Run-TryBot=+1, no TryBot-Result
-    /// on the current patch set, open).
+    /// Whether the change is waiting for trybots, as Go's maintnerd `GoFindTryWork` asks
+    /// Gerrit: open, Run-TryBot=+1 and no TryBot-Result on the current patch set.
     pub fn is_try_work(self) -> bool {
         matches!(self, TryState::Pending | TryState::RetryOnNewPatchSet)
     }

@@ -1,6 +1,7 @@
-//! Git ingestion over the `git` CLI: plain repositories (spec §4.4) and Gerrit projects
-//! fetched over git — branches, tags, `refs/changes/*` patch sets and NoteDB `meta` refs
-//! (spec §4.3).
+//! Git ingestion over the `git` CLI: plain repositories (Go's `TrackGoGitRepo` and
+//! `syncGitCommits` in maintner/git.go) and Gerrit projects fetched over git — branches,
+//! tags, `refs/changes/*` patch sets and NoteDB `meta` refs (Go's `GerritProject.sync` in
+//! maintner/gerrit.go).
 //!
 //! Both keep a bare mirror in the data directory, fetch into it, and log what the corpus
 //! does not have yet: commits first (parents before children), then the refs that point at

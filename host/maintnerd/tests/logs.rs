@@ -1,4 +1,5 @@
-//! Log server and follower together over loopback (spec §1.4, §1.5).
+//! Log server and follower together over loopback: the `/logs` protocol of Go's
+//! maintner/maintnerd/gcslog and the client of Go's maintner/netsource.go.
 
 use std::path::Path;
 use std::time::Duration;

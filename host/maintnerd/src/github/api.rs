@@ -1,5 +1,6 @@
-//! GitHub REST client (spec §4.2): pagination by `Link` header, conditional requests with
-//! ETags (`If-None-Match` → `304` means "nothing changed"), and the rate-limit headers.
+//! GitHub REST client (what Go's maintner/github.go gets from go-github): pagination by
+//! `Link` header, conditional requests with ETags (`If-None-Match` → `304` means "nothing
+//! changed"), and the rate-limit headers.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,4 +1,5 @@
-//! Polls one GitHub repository (spec §4.2) and records what changed as mutations.
+//! Polls one GitHub repository (Go's `githubRepoPoller` in maintner/github.go) and records
+//! what changed as mutations.
 //!
 //! Each round does issues, then comments, then events:
 //! - issues are listed by `updated` descending; paging stops at the first page with no
