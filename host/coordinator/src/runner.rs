@@ -141,19 +141,6 @@ pub fn version_file(repo: &str, rev: &str) -> Option<(String, String)> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_go_tree_gets_the_version_file_go_wrote() {
-        let rev = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(
-            super::version_file("go", rev),
-            Some(("go/VERSION".into(), format!("devel {rev}")))
-        );
-        assert_eq!(super::version_file("net", rev), None);
-    }
-}
-
 fn exec_opts(cx: &RunContext, plan: &BuildPlan, step: &Step, args: &[String]) -> ExecOpts {
     let mut t = Duration::from_secs(u64::from(step.timeout.max(1)));
     if let Some(cap) = cx.step_timeout_cap {
@@ -335,5 +322,18 @@ async fn shard(def: &Defined, tests: &[String], n: u32, log: &LiveLog) -> Vec<Ve
             ));
             vec![tests.to_vec()]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_go_tree_gets_the_version_file_go_wrote() {
+        let rev = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            super::version_file("go", rev),
+            Some(("go/VERSION".into(), format!("devel {rev}")))
+        );
+        assert_eq!(super::version_file("net", rev), None);
     }
 }

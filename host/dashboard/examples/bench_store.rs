@@ -9,7 +9,7 @@
 //! Times are wall-clock and, for one thread, the CPU time the thread was given
 //! (`/proc/thread-self/schedstat`), which holds steady when other work shares the cores.
 //!
-//! `cargo run --release -p dashboard --example bench [-- DIR]` (default: a temporary
+//! `cargo run --release -p dashboard --example bench_store [-- DIR]` (default: a temporary
 //! directory).
 
 use dashboard::{NewResult, ResultKey, Store};
