@@ -418,7 +418,6 @@ async fn build(
         Err(e) => Outcome::Lost(format!("no buildlet: {e:#}")),
     };
     log.append(&format!("\n:: {outcome:?} after {:?}\n", clock.elapsed()));
-    log.finish();
     finish(&inner, q, outcome, started, clock.elapsed(), log).await;
 }
 
@@ -453,6 +452,8 @@ async fn finish(
     duration: Duration,
     log: LiveLog,
 ) {
+    // Readers of the live log see it end only once the build is listed as ended.
+    let live = log.clone();
     let key = q.spec.key();
     let (ok, text) = match &outcome {
         Outcome::Passed => (true, "passed".to_string()),
@@ -478,6 +479,7 @@ async fn finish(
             q.enqueued = now();
             st.queue.insert(q.id, q);
             drop(st);
+            live.finish();
             inner.wake.notify_one();
             return;
         }
@@ -517,6 +519,7 @@ async fn finish(
     st.known.remove(&key);
     push_recent(&mut st, finished(&q, text, ok, hash, duration, log));
     drop(st);
+    live.finish();
     inner.wake.notify_one();
 }
 

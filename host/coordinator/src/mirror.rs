@@ -1,6 +1,8 @@
 //! Sources for builds: a bare mirror of each watched repository, and `git archive`
 //! tarballs cached by revision (Go's gitmirror). A revision the mirror lacks triggers one
-//! fetch; a revision the remote no longer has is a clear error, not a hang.
+//! fetch; a revision the remote no longer has is a clear error, not a hang. A cached
+//! tarball is checked against the SHA-256 recorded beside it when it was made, and made
+//! again if it no longer matches: a damaged cache never reaches a buildlet.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,12 +58,9 @@ impl Mirror {
             .dir
             .join("archives")
             .join(format!("{repo}-{rev}.tar.gz"));
-        if out.exists() {
-            return Ok(out);
-        }
         let lock = self.lock(repo).await;
         let _held = lock.lock().await;
-        if out.exists() {
+        if intact(&out).await {
             return Ok(out);
         }
         let git_dir = self.dir.join("git").join(format!("{repo}.git"));
@@ -96,6 +95,8 @@ impl Mirror {
             &["archive", "--format=tar.gz", "-o", &path(&tmp), rev],
         )
         .await?;
+        let sum = sha256(&tmp).map_err(|e| MirrorError::Git(e.to_string()))?;
+        std::fs::write(sum_path(&out), sum).map_err(|e| MirrorError::Git(e.to_string()))?;
         std::fs::rename(&tmp, &out).map_err(|e| MirrorError::Git(e.to_string()))?;
         Ok(out)
     }
@@ -108,6 +109,28 @@ impl Mirror {
             .or_default()
             .clone()
     }
+}
+
+fn sum_path(tarball: &Path) -> PathBuf {
+    tarball.with_extension("gz.sha256")
+}
+
+fn sha256(p: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(p)?, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Whether `tarball` exists and still has the hash recorded when it was made.
+async fn intact(tarball: &Path) -> bool {
+    let t = tarball.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let recorded = std::fs::read_to_string(sum_path(&t)).ok();
+        recorded.is_some() && recorded == sha256(&t).ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn path(p: &Path) -> String {

@@ -269,3 +269,21 @@ async fn builders_plugins_taken_in_and_out_of_service_change_what_is_queued() {
     wait_for(0).await;
     assert_eq!(c.counters().dropped.load(Relaxed), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_source_tarball_in_the_cache_is_made_again() {
+    let w = World::new(&[("a", PASS)], 0).await;
+    let remotes = [("demo".to_string(), w.remote.to_string_lossy().into_owned())].into();
+    let mirror = coordinator::mirror::Mirror::new(&w.dir.path().join("mirror"), remotes);
+    let first = mirror.tarball("demo", &w.head()).await.unwrap();
+    let original = std::fs::read(&first).unwrap();
+    std::fs::write(&first, b"#!/bin/sh\nrm -rf /\n").unwrap();
+    // The next start reads the cache back: the damaged file is not handed out.
+    let mirror = coordinator::mirror::Mirror::new(
+        &w.dir.path().join("mirror"),
+        [("demo".to_string(), w.remote.to_string_lossy().into_owned())].into(),
+    );
+    let again = mirror.tarball("demo", &w.head()).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(std::fs::read(&again).unwrap(), original);
+}
