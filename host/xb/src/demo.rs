@@ -3,9 +3,8 @@
 //! history has six commits; the fifth breaks a test and the sixth fixes it, so the
 //! dashboard shows a failure between passes.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Its Gerrit project in the corpus, and its short name.
 pub const PROJECT: &str = "local/demo";
@@ -100,28 +99,6 @@ pub fn ensure(data: &Path) -> Result<PathBuf> {
     Ok(remote)
 }
 
-/// Adds a commit to the demo's master (through its work tree) and pushes it: what a
-/// contributor landing a change does. Returns the new commit.
-pub fn land(data: &Path, file: &str, text: &str, subject: &str) -> Result<String> {
-    let work = data.join("demo").join("work");
-    write(&work.join(file), text)?;
-    commit(&work, subject)?;
-    git(
-        &work,
-        &[
-            "push",
-            "--quiet",
-            &path(&data.join("demo/remote.git")),
-            "master",
-        ],
-    )?;
-    let out = Command::new("git")
-        .current_dir(&work)
-        .args(["rev-parse", "HEAD"])
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 fn write(p: &Path, text: &str) -> Result<()> {
     std::fs::create_dir_all(p.parent().expect("a file in a directory"))?;
     std::fs::write(p, text)?;
@@ -154,18 +131,8 @@ fn path(p: &Path) -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .with_context(|| "running git (is it installed?)")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+    // maintnerd's git runner: no user config, no prompts, no background maintenance.
+    maintnerd::git::run(dir, args, None, &[])
+        .map(drop)
+        .with_context(|| format!("git {} (is git installed?)", args.join(" ")))
 }
