@@ -74,6 +74,9 @@ const HISTORY: &[Commit] = &[
 
 /// The bare repository of the demo inside `data`, created with its history if missing.
 pub fn ensure(data: &Path) -> Result<PathBuf> {
+    // git runs in other directories than ours: a relative data directory must not be
+    // read relative to them.
+    let data = &std::path::absolute(data)?;
     let remote = data.join("demo").join("remote.git");
     if remote.join("HEAD").exists() {
         return Ok(remote);
@@ -135,4 +138,30 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
     maintnerd::git::run(dir, args, None, &[])
         .map(drop)
         .with_context(|| format!("git {} (is git installed?)", args.join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_relative_data_directory_works() {
+        // Relative to the current directory, as `xb serve`'s default `xbuild-data` is.
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let rel = dir
+            .path()
+            .strip_prefix(std::env::current_dir().unwrap())
+            .unwrap();
+        let remote = super::ensure(rel).unwrap();
+        assert!(remote.is_absolute() && remote.join("HEAD").exists());
+        let out = std::process::Command::new("git")
+            .args([
+                "--git-dir",
+                &remote.to_string_lossy(),
+                "rev-list",
+                "--count",
+                "master",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "6");
+    }
 }
