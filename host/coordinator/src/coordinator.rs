@@ -429,7 +429,8 @@ async fn run_on(inner: &Inner, q: &Queued, def: &Defined, lease: &Lease, log: &L
             repo: spec.work.repo.clone(),
             commit: spec.work.commit.clone(),
             go_commit: spec.work.go_commit.clone().unwrap_or_default(),
-            url: format!("/status/logs/{}", q.id),
+            // xb serves this live log as a page; the text is at /status/logs/{id}.
+            url: format!("/logs/live/{}", q.id),
             expires: Time(now().0 + i64::from(def.builder.build_timeout.max(60)) * 1_000_000_000),
         };
         let store = inner.store.clone();

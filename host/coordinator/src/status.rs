@@ -238,7 +238,8 @@ impl Coordinator {
             .with_state(self.clone())
     }
 
-    fn live_log(&self, id: u64) -> Option<crate::livelog::LiveLog> {
+    /// The log of a running or recently ended build.
+    pub fn live_log(&self, id: u64) -> Option<crate::livelog::LiveLog> {
         let st = self.inner.state.lock().unwrap();
         st.active
             .get(&id)

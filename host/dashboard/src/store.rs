@@ -14,6 +14,7 @@ use maintner::time::Time;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Writes committed through this store: pages rendered from it are current while
+    /// this stays the same.
+    changes: AtomicU64,
 }
 
 /// Rows counted by [`Store::sizes`].
@@ -86,6 +90,7 @@ impl Store {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                changes: AtomicU64::new(0),
             }),
         })
     }
@@ -131,7 +136,25 @@ impl Store {
             .ctx("starting a write")?;
         let out = f(&tx)?;
         tx.commit().ctx("committing")?;
+        self.inner.changes.fetch_add(1, Ordering::Release);
         Ok(out)
+    }
+
+    /// How many writes this store has committed (not those of other processes on the
+    /// same file): what a page cache keys on.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Acquire)
+    }
+
+    /// Every repo with a recorded result, sorted.
+    pub fn repos(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT DISTINCT repo FROM results ORDER BY repo")
+                .ctx("listing repos")?;
+            let rows = stmt.query_map([], |r| r.get(0)).ctx("listing repos")?;
+            rows.map(|r| r.ctx("reading a repo")).collect()
+        })
     }
 
     /// Records a result, replacing an earlier one for the same key, and stores its log

@@ -738,6 +738,29 @@ impl Corpus {
         self.git.commit(&h).map(|c| self.commit_record(c))
     }
 
+    /// The Gerrit projects tracked, by full name ("go.googlesource.com/go"), sorted.
+    pub fn projects(&self) -> Vec<String> {
+        let g = &self.gerrit;
+        let mut v: Vec<String> = g
+            .project_ids()
+            .map(|p| self.strings.resolve(g.project(p).name).to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The branches of a Gerrit project (`refs/heads/*` without the prefix), sorted.
+    pub fn branches(&self, project: &str) -> Result<Vec<String>, QueryError> {
+        let p = self.gerrit.project(self.find_project(project)?);
+        Ok(p.refs
+            .keys()
+            .filter_map(|&r| self.strings.resolve(r).strip_prefix("refs/heads/"))
+            .map(str::to_owned)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect())
+    }
+
     /// Commits of a repo (see [`CommitQuery`]).
     pub fn commits(&self, q: &CommitQuery) -> Result<Page<CommitRecord>, QueryError> {
         let limit = page_size(q.limit);

@@ -18,6 +18,9 @@ pub use crate::bindings::http_types::{Request, Response};
 pub use crate::bindings::scheduler::exports::xbuild::platform::scheduling::{Capacity, QueuedWork};
 pub use crate::bindings::types::{ChangeRef, EnvVar, IssueRef, WorkKind};
 
+/// The largest page a render plugin may return.
+pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
+
 /// A version of a plugin ready to be called. It borrows the version: a call made
 /// through it finishes on that version even if the registry swaps meanwhile.
 pub struct Plugin<'a> {
@@ -200,8 +203,10 @@ impl<'a> Plugin<'a> {
 
     // dashboard and devapp
 
+    /// A page, checked against the contract: an HTTP status (100–599) and a body of at
+    /// most [`MAX_RESPONSE_BYTES`].
     pub fn render(&self, request: &Request) -> Result<Response> {
-        match self.version.kind() {
+        let resp: Response = match self.version.kind() {
             Kind::Dashboard => call!(self, "render", Dashboard, |i, st| i
                 .xbuild_platform_render()
                 .call_render(st, request)),
@@ -213,7 +218,17 @@ impl<'a> Plugin<'a> {
                 expected: Kind::Dashboard,
                 found,
             }),
+        }?;
+        if !(100..=599).contains(&resp.status) {
+            return Err(self.contract(format!("rendered HTTP status {}", resp.status)));
         }
+        if resp.body.len() > MAX_RESPONSE_BYTES {
+            return Err(self.contract(format!(
+                "rendered {} bytes, over the cap of {MAX_RESPONSE_BYTES}",
+                resp.body.len()
+            )));
+        }
+        Ok(resp)
     }
 }
 

@@ -307,4 +307,12 @@ impl CorpusQueries for MaintnerCorpus {
             next_cursor: page.next_cursor,
         })
     }
+
+    fn projects(&self) -> Vec<String> {
+        self.0.read().map(|c| c.projects()).unwrap_or_default()
+    }
+
+    fn branches(&self, repo: &str) -> Answer<Vec<String>> {
+        self.read(|c| c.branches(repo))
+    }
 }

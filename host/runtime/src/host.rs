@@ -67,11 +67,23 @@ pub trait CorpusQueries: Send + Sync {
         patch_set: Option<u32>,
     ) -> Answer<Vec<corpus::Vote>>;
     fn commits(&self, q: &corpus::CommitQuery) -> Answer<corpus::CommitPage>;
+    fn projects(&self) -> Vec<String> {
+        vec![]
+    }
+    fn branches(&self, _repo: &str) -> Answer<Vec<String>> {
+        Err(NO_CORPUS.into())
+    }
 }
 
 /// The build results a dashboard reads.
 pub trait ResultsView: Send + Sync {
     fn results_for(&self, repo: &str, commits: &[String]) -> Vec<results::BuildResult>;
+    fn running(&self, _repo: &str, _commits: &[String]) -> Vec<results::BuildRunning> {
+        vec![]
+    }
+    fn repos(&self) -> Vec<String> {
+        vec![]
+    }
 }
 
 /// A host without a corpus: every query says so.
@@ -278,6 +290,12 @@ impl results::Host for HostState {
     fn results_for(&mut self, repo: String, commits: Vec<String>) -> Vec<results::BuildResult> {
         self.data.results.results_for(&repo, &commits)
     }
+    fn running(&mut self, repo: String, commits: Vec<String>) -> Vec<results::BuildRunning> {
+        self.data.results.running(&repo, &commits)
+    }
+    fn repos(&mut self) -> Vec<String> {
+        self.data.results.repos()
+    }
 }
 
 impl log::Host for HostState {
@@ -348,6 +366,12 @@ impl corpus::Host for HostState {
     }
     fn commits(&mut self, query: corpus::CommitQuery) -> Answer<corpus::CommitPage> {
         self.data.corpus.commits(&query)
+    }
+    fn projects(&mut self) -> Vec<String> {
+        self.data.corpus.projects()
+    }
+    fn branches(&mut self, repo: String) -> Answer<Vec<String>> {
+        self.data.corpus.branches(&repo)
     }
 }
 

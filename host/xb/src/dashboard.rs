@@ -39,6 +39,33 @@ impl runtime::ResultsView for StoreResults {
             }
         }
     }
+
+    fn running(&self, repo: &str, commits: &[String]) -> Vec<results::BuildRunning> {
+        let markers = match self.0.building(dashboard::store::now()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(repo, error = %e, "running builds for a plugin");
+                return vec![];
+            }
+        };
+        markers
+            .into_iter()
+            .filter(|b| b.repo == repo && commits.contains(&b.commit))
+            .map(|b| results::BuildRunning {
+                builder: b.builder,
+                commit: b.commit,
+                go_commit: (!b.go_commit.is_empty()).then_some(b.go_commit),
+                log_url: b.url,
+            })
+            .collect()
+    }
+
+    fn repos(&self) -> Vec<String> {
+        self.0.repos().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "repos for a plugin");
+            vec![]
+        })
+    }
 }
 
 fn to_wit(r: &BuildResult) -> results::BuildResult {

@@ -6,5 +6,7 @@ pub mod config;
 pub mod dashboard;
 pub mod data;
 pub mod demo;
+pub mod logview;
+pub mod pages;
 pub mod plugins;
 pub mod serve;

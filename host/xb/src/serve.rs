@@ -7,6 +7,8 @@
 //! - the dashboard (crate `dashboard`): Go's machine API `POST /result`, `GET /log/{hash}`,
 //!   `POST /clear-results`, `POST /building`, `GET /commit`, `GET /packages` (builder
 //!   keys from `<data>/builder-master.key`), and `GET /api/results`, `GET /api/building`;
+//! - the pages (`pages.rs`): the build dashboard at `/`, devapp under `/dev/`, build logs
+//!   at `/logs/{hash}` and, while a build runs, `/logs/live/{id}`;
 //! - `GET /plugins` — what serves, as JSON; `GET /builders` — every builder of every
 //!   serving builders plugin, as JSON;
 //! - admin API, `Authorization: Bearer <data>/admin.token`:
@@ -62,6 +64,7 @@ pub struct Host {
     pub maintner: maintnerd::Maintnerd,
     pub dashboard: Arc<dashboard::Dashboard>,
     pub coordinator: Option<Arc<Coordinator>>,
+    pub pages: Arc<crate::pages::Pages>,
     watcher: tokio::task::JoinHandle<()>,
 }
 
@@ -120,6 +123,12 @@ impl Host {
             ),
             None => None,
         };
+        let pages = crate::pages::Pages::new(
+            registry.clone(),
+            Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
+            dashboard.store.clone(),
+            coordinator.clone(),
+        );
         let state = Arc::new(AppState {
             registry,
             admin_token: data.admin_token()?,
@@ -130,6 +139,7 @@ impl Host {
             maintner,
             dashboard,
             coordinator,
+            pages,
             watcher,
         })
     }
@@ -137,7 +147,8 @@ impl Host {
     pub fn router(&self) -> Router {
         let r = router(self.state.clone())
             .merge(self.maintner.router())
-            .merge(self.dashboard.router());
+            .merge(self.dashboard.router())
+            .merge(self.pages.router());
         match &self.coordinator {
             Some(c) => r.merge(c.router()),
             None => r,

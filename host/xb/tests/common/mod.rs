@@ -69,3 +69,81 @@ pub async fn start_with(
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (host, url)
 }
+
+/// The newest `n` commits of `repo`'s master branch in the host's corpus.
+pub fn corpus_commits(host: &xb::serve::Host, repo: &str, n: u32) -> Vec<String> {
+    let corpus = host.maintner.corpus();
+    let c = corpus.read().unwrap();
+    let page = c
+        .commits(&maintner::query::CommitQuery {
+            repo: repo.into(),
+            branch: Some("master".into()),
+            limit: n,
+            cursor: None,
+        })
+        .unwrap();
+    page.items.into_iter().map(|c| c.hash).collect()
+}
+
+/// A failing build's log as the coordinator's runner writes it.
+pub fn failed_log(builder: &str, commit: &str) -> String {
+    format!(
+        "{builder} build@{}\nbuilder {builder} on local-1\n\n:: step make: ./make.bash\nok\n\n\
+:: step test: go test -short ./...\n--- FAIL: TestThing ({commit})\n\n\
+:: Failed(\"step test: exit status 1\") after 2.5s\n",
+        &commit[..10]
+    )
+}
+
+/// Results for every commit on every builder; builder `j` fails on commit `i` when
+/// `(i * 7 + j * 3) % 11 == 0`, and the first builder fails on the three newest
+/// commits (a streak). Returns the hashes of the failures' logs, newest first.
+pub fn record_grid(
+    store: &dashboard::Store,
+    repo: &str,
+    commits: &[String],
+    builders: &[String],
+) -> Vec<String> {
+    let mut logs = vec![];
+    for (i, commit) in commits.iter().enumerate() {
+        for (j, builder) in builders.iter().enumerate() {
+            let fail = (i * 7 + j * 3) % 11 == 0 || (j == 0 && i < 3);
+            let go_commit = if repo == "go" {
+                ""
+            } else {
+                "0000000000000000000000000000000000000001"
+            };
+            let hash = store
+                .record(&dashboard::NewResult {
+                    key: dashboard::ResultKey::post_submit(builder, repo, commit, go_commit),
+                    ok: !fail,
+                    started: dashboard::store::now(),
+                    run_time: std::time::Duration::from_secs(60),
+                    log: fail.then(|| failed_log(builder, commit)),
+                })
+                .unwrap();
+            if fail {
+                logs.push(hash);
+            }
+        }
+    }
+    logs
+}
+
+/// Builder names across OSes, race and -temp builders: `n` of them.
+pub fn builder_names(n: usize) -> Vec<String> {
+    let os = [
+        "linux", "windows", "darwin", "freebsd", "openbsd", "netbsd", "plan9", "android",
+    ];
+    let arch = ["amd64", "386", "arm64", "arm"];
+    (0..n)
+        .map(|i| {
+            let base = format!("{}-{}", os[i % os.len()], arch[(i / os.len()) % arch.len()]);
+            match i / (os.len() * arch.len()) {
+                0 => base,
+                1 => format!("{base}-race"),
+                k => format!("{base}-x{k}-temp"),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,396 @@
+//! The pages of `xb serve`: the build grid rendered by the bundled dashboard plugin from
+//! the recorded corpus and results recorded through the store, its JSON, bad input,
+//! caching until the results or corpus change, faults (last good page, 500 naming the
+//! plugin version), the log viewer, and devapp's pages.
+
+mod common;
+
+use common::{builder_names, corpus_commits, record_grid, start_host};
+use std::sync::atomic::Ordering::Relaxed;
+use xb::serve::Host;
+
+async fn get(url: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    let resp = reqwest::get(url).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.text().await.unwrap(), headers)
+}
+
+fn calls(host: &Host, name: &str) -> u64 {
+    let v = host.state.registry.serving(name).unwrap().version;
+    v.stats.calls.load(Relaxed)
+}
+
+/// A host with 40 commits of the build repo × 12 builders recorded.
+async fn grid_host(dir: &std::path::Path) -> (Host, String, Vec<String>, Vec<String>) {
+    let (host, url) = start_host(dir).await;
+    let commits = corpus_commits(&host, "build", 40);
+    let logs = record_grid(&host.dashboard.store, "build", &commits, &builder_names(12));
+    (host, url, commits, logs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grid_shows_commits_builders_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_host, url, commits, logs) = grid_host(dir.path()).await;
+
+    // The only repo with results is the default view.
+    let (status, html, headers) = get(&format!("{url}/")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(headers["x-rendered-by"]
+        .to_str()
+        .unwrap()
+        .starts_with("dashboard 0.1.0"));
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert!(html.contains("Build dashboard: build"), "{html}");
+    // 30 rows, newest first, each naming its commit and the Go commit built against.
+    assert_eq!(
+        html.matches("<th scope=\"row\" class=\"hash\">").count(),
+        30
+    );
+    assert!(html.contains(&format!(
+        "title=\"{}\">{}</code>",
+        commits[0],
+        &commits[0][..7]
+    )));
+    assert!(
+        !html.contains(&commits[30][..12]),
+        "page 0 stops at 30 commits"
+    );
+    assert!(html.contains("title=\"built against Go 0000000000000000000000000000000000000001\""));
+    // Columns grouped by OS with Go's short names; linux first.
+    let linux = html
+        .find("<th scope=\"colgroup\" colspan=\"2\">linux</th>")
+        .expect("linux group");
+    let windows = html.find(">windows</th>").expect("windows group");
+    assert!(linux < windows);
+    assert!(
+        html.contains("title=\"linux-amd64: its last 3 results failed\">x64"),
+        "{html}"
+    );
+    assert!(html.contains("<th scope=\"col\" class=\"unsupported\" title=\"plan9-amd64\">x64</th>"));
+    // Failure cells link to their log's page; the newest failure is part of a streak.
+    assert!(html.contains(&format!(
+        "<td class=\"fail streak\"><a href=\"/logs/{}\" title=\"linux-amd64: failed, see the log\">fail</a></td>",
+        logs[0]
+    )));
+    assert!(html.contains("<td class=\"ok\">ok</td>"));
+    assert!(html.contains("rel=\"next\">older</a>"));
+    assert!(!html.contains("rel=\"prev\""));
+    // No scripts, no outside resources.
+    assert!(!html.contains("<script"));
+    for outside in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(outside), "{outside}: {html}");
+    }
+
+    // Page 1: the other 10 commits, a way back, and no older page.
+    let (status, html, _) = get(&format!("{url}/?repo=build&page=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("<th scope=\"row\" class=\"hash\">").count(),
+        30
+    );
+    assert!(html.contains(&commits[30][..7]));
+    assert!(html.contains("rel=\"prev\">newer</a>"));
+
+    // Go's BuildStatus JSON.
+    let (status, body, headers) = get(&format!("{url}/?repo=build&mode=json")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let builders = v["builders"].as_array().unwrap();
+    assert_eq!(builders.len(), 12);
+    // Go's order: first-class ports (darwin, linux, windows) by name, then the others.
+    assert_eq!(builders[0], "darwin-386");
+    let linux = builders.iter().position(|b| b == "linux-amd64").unwrap();
+    let revs = v["revisions"].as_array().unwrap();
+    assert_eq!(revs.len(), 30);
+    let r0 = &revs[0];
+    assert_eq!(r0["repo"], "build");
+    assert_eq!(r0["revision"], commits[0].as_str());
+    assert_eq!(r0["goRevision"], "0000000000000000000000000000000000000001");
+    assert_eq!(r0["branch"], "master");
+    assert!(r0["date"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(r0["parentRevisions"].as_array().unwrap().len(), 1);
+    assert_eq!(r0["results"].as_array().unwrap().len(), 12);
+    assert_eq!(r0["results"][linux], format!("/log/{}", logs[0]).as_str());
+    assert!(r0["results"].as_array().unwrap().iter().any(|c| c == "ok"));
+
+    // Failures as text.
+    let (status, text, _) = get(&format!("{url}/?repo=build&mode=failures")).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.starts_with(&format!("{} linux-amd64 /log/{}\n", commits[0], logs[0])),
+        "{text}"
+    );
+
+    // The Go repo is not in this corpus: asked for, it is a clear error.
+    let (status, html, _) = get(&format!("{url}/?repo=go")).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("go master"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_parameters_are_a_clear_400_never_a_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_host, url, _, _) = grid_host(dir.path()).await;
+    let cases = [
+        ("page=-1", "negative page"),
+        ("page=abc", "invalid page value"),
+        ("page=99999999999", "past the last page"),
+        ("branch=%3Cscript%3Ealert(1)%3C/script%3E", "invalid branch"),
+        ("repo=%3Cimg%20src=x%3E", "invalid repo"),
+        ("repo=nosuchrepo", "nosuchrepo"),
+        ("repo=build&branch=nosuchbranch", "nosuchbranch"),
+        ("mode=xml", "unknown mode"),
+    ];
+    for (q, want) in cases {
+        let (status, html, _) = get(&format!("{url}/?{q}")).await;
+        assert_eq!(status, 400, "?{q}: {html}");
+        assert!(html.contains(want), "?{q}: {html}");
+        assert!(
+            !html.contains("<script>alert") && !html.contains("<img"),
+            "?{q}: {html}"
+        );
+    }
+    // A page past the end is an empty page.
+    let (status, html, _) = get(&format!("{url}/?repo=build&page=900")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No commits on this page."));
+    // devapp's parameters too.
+    let (status, html, _) = get(&format!("{url}/dev/reviews?owner=%3Cb%3E")).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(
+        html.contains("owner must be a Gerrit account id, not &quot;&lt;b&gt;&quot;"),
+        "{html}"
+    );
+    let (status, _, _) = get(&format!("{url}/dev/nosuchpage")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_is_cached_until_the_results_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, url, commits, _) = grid_host(dir.path()).await;
+    let before = calls(&host, "dashboard");
+    let (_, first, _) = get(&format!("{url}/?repo=build")).await;
+    let (_, second, _) = get(&format!("{url}/?repo=build")).await;
+    assert_eq!(first, second);
+    assert_eq!(
+        calls(&host, "dashboard"),
+        before + 1,
+        "the second request is served from the cache"
+    );
+    // The same parameters in another order are the same page.
+    get(&format!("{url}/?page=0&repo=build")).await;
+    assert_eq!(
+        calls(&host, "dashboard"),
+        before + 2,
+        "page=0 is another query string"
+    );
+    get(&format!("{url}/?repo=build&page=0")).await;
+    assert_eq!(calls(&host, "dashboard"), before + 2);
+
+    // A new result: rendered again, and the new builder shows.
+    host.dashboard
+        .store
+        .record(&dashboard::NewResult {
+            key: dashboard::ResultKey::post_submit(
+                "linux-riscv64",
+                "build",
+                &commits[0],
+                "0000000000000000000000000000000000000001",
+            ),
+            ok: true,
+            started: dashboard::store::now(),
+            run_time: std::time::Duration::from_secs(1),
+            log: None,
+        })
+        .unwrap();
+    let (_, third, _) = get(&format!("{url}/?repo=build")).await;
+    assert_eq!(calls(&host, "dashboard"), before + 3);
+    assert!(third.contains("title=\"linux-riscv64\">riscv64"), "{third}");
+}
+
+/// A dashboard component that misbehaves by the number of query parameters: 0 renders
+/// a page, 1 traps, 2 loops until its deadline, 3 answers status 700, 4 answers a body
+/// of 9 MiB.
+fn misbehaving_dashboard() -> Vec<u8> {
+    let wat = r#"(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (local.get $p) (i32.add (local.get 3) (i32.const 8))))
+    (local.get $p))
+  ;; describe: name "dashboard" (9 bytes at 200), version "9.9.9" (5 at 300), kind 3.
+  (data (i32.const 0) "\c8\00\00\00\09\00\00\00\2c\01\00\00\05\00\00\00\03\00\00\00\00\00\00\00\00\00\00\00")
+  (data (i32.const 200) "dashboard")
+  (data (i32.const 300) "9.9.9")
+  (data (i32.const 700) "text/html")
+  (data (i32.const 900) "<!doctype html><body><p>fine</p></body>")
+  (func (export "xbuild:platform/plugin@0.2.0#describe") (result i32) (i32.const 0))
+  (func (export "xbuild:platform/render@0.2.0#render")
+    (param i32 i32 i32 i32 i32 i32) (result i32)
+    (if (i32.eq (local.get 5) (i32.const 1)) (then unreachable))
+    (if (i32.eq (local.get 5) (i32.const 2)) (then (loop $l (br $l))))
+    (i32.store16 (i32.const 800) (select (i32.const 700) (i32.const 200) (i32.eq (local.get 5) (i32.const 3))))
+    (i32.store (i32.const 804) (i32.const 700))
+    (i32.store (i32.const 808) (i32.const 9))
+    (i32.store (i32.const 812) (i32.const 900))
+    (i32.store (i32.const 816) (i32.const 40))
+    (if (i32.eq (local.get 5) (i32.const 4))
+      (then
+        (drop (memory.grow (i32.const 150)))
+        (i32.store (i32.const 812) (i32.const 0))
+        (i32.store (i32.const 816) (i32.const 9437184))))
+    (i32.const 800))
+)"#;
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve
+        .push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit"))
+        .unwrap()
+        .0;
+    let world = resolve.select_world(&[pkg], Some("dashboard")).unwrap();
+    let mut module = wat::parse_str(wat).unwrap();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulting_plugin_gives_the_last_good_page_or_a_500_naming_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, url, _, _) = grid_host(dir.path()).await;
+    // Rendered by the bundled dashboard: the last good page of `?repo=build`.
+    let (status, good, _) = get(&format!("{url}/?repo=build")).await;
+    assert_eq!(status, 200);
+
+    let reg = host.state.registry.clone();
+    let slot =
+        tokio::task::spawn_blocking(move || reg.load_and_swap(&misbehaving_dashboard(), "test"))
+            .await
+            .unwrap()
+            .unwrap();
+    let named = format!("dashboard 9.9.9 ({})", slot.serving.id);
+
+    // It traps on that page: the last good page, saying why.
+    let (status, page, headers) = get(&format!("{url}/?repo=build")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("This is the last page that rendered"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("{named} failed")), "{page}");
+    assert!(page.contains("Build dashboard: build"));
+    assert!(page.len() > good.len());
+    assert!(headers["x-stale"].to_str().unwrap().contains(&named));
+
+    // No earlier page: a 500 that names the version and the fault.
+    for (q, fault) in [
+        ("a=1", "trap"),
+        ("a=1&b=2", "deadline"),
+        ("a=1&b=2&c=3", "rendered HTTP status 700"),
+        ("a=1&b=2&c=3&d=4", "over the cap"),
+    ] {
+        let (status, page, headers) = get(&format!("{url}/?{q}")).await;
+        assert_eq!(status, 500, "?{q}: {page}");
+        assert!(page.contains(&named), "?{q}: {page}");
+        assert!(
+            page.to_lowercase().contains(&fault.to_lowercase()),
+            "?{q}: {page}"
+        );
+        assert_eq!(headers["x-rendered-by"].to_str().unwrap(), named);
+    }
+    // It renders its own page fine.
+    let (status, page, _) = get(&format!("{url}/")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("fine"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_build_log_names_its_failing_step_and_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_host, url, commits, logs) = grid_host(dir.path()).await;
+    let (status, html, headers) = get(&format!("{url}/logs/{}", logs[0])).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let step = html
+        .find("<strong id=\"failed-step\">test</strong>")
+        .expect("failing step");
+    let cmd = html
+        .find("<code id=\"failed-command\">go test -short ./...</code>")
+        .expect("command");
+    let log = html.find("<pre id=\"log\">").unwrap();
+    assert!(step < log && cmd < log, "the failure is above the log");
+    assert!(html.contains(&format!("--- FAIL: TestThing ({})", commits[0])));
+    assert!(html.contains(&format!("href=\"/log/{}\"", logs[0])));
+
+    let (status, _, _) = get(&format!("{url}/logs/not-a-hash")).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = get(&format!("{url}/logs/{}", "0".repeat(40))).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = get(&format!("{url}/logs/live/12345")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devapp_pages_render_from_the_recorded_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_host, url) = start_host(dir.path()).await;
+    let (status, index, _) = get(&format!("{url}/dev/")).await;
+    assert_eq!(status, 200, "{index}");
+    for page in ["release", "reviews", "stats"] {
+        assert!(index.contains(&format!("<a href=\"{page}\">")), "{index}");
+    }
+    let (status, release, _) = get(&format!("{url}/dev/release")).await;
+    assert_eq!(status, 200, "{release}");
+    assert!(
+        release.contains("<h2 id=\"h-pending-cls\">Pending CLs"),
+        "{release}"
+    );
+    assert!(release.contains("Pending Proposals"));
+    assert!(release.contains("Closed Last Week"));
+    assert!(
+        release.contains("class=\"change\""),
+        "open changes are listed: {release}"
+    );
+    assert!(
+        release.contains("https://go.dev/issue/"),
+        "milestoned issues are listed"
+    );
+
+    let (status, reviews, _) = get(&format!("{url}/dev/reviews")).await;
+    assert_eq!(status, 200, "{reviews}");
+    assert!(reviews.contains("<h2>build</h2>"), "{reviews}");
+    let (status, none, _) = get(&format!("{url}/dev/reviews?project=nosuch")).await;
+    assert_eq!(status, 200);
+    assert!(none.contains("No open change matches."));
+
+    let (status, stats, _) = get(&format!("{url}/dev/stats")).await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats.matches("<svg class=\"chart\"").count(), 3);
+    assert!(stats.contains("<polyline class=\"all\""));
+    assert!(stats.contains("Open CLs (1 Year)"));
+}
