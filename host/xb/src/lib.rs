@@ -10,3 +10,4 @@ pub mod logview;
 pub mod pages;
 pub mod plugins;
 pub mod serve;
+pub mod synth;

@@ -394,3 +394,80 @@ async fn devapp_pages_render_from_the_recorded_corpus() {
     assert!(stats.contains("<polyline class=\"all\""));
     assert!(stats.contains("Open CLs (1 Year)"));
 }
+
+/// A registry in `dir` serving the bundled dashboard over a made-up grid.
+fn dashboard_over(dir: &std::path::Path, grid: xb::synth::Grid) -> runtime::Handle {
+    let reg = xb::data::DataDir::new(dir).unwrap().registry().unwrap();
+    let grid = std::sync::Arc::new(grid);
+    reg.runtime().set_host_data(runtime::HostData {
+        corpus: grid.clone(),
+        results: grid,
+    });
+    let wasm = std::fs::read(common::bundled("dashboard.wasm")).unwrap();
+    reg.load(&wasm, "dashboard.wasm").unwrap();
+    reg.serving("dashboard").unwrap()
+}
+
+fn render(h: &runtime::Handle, query: &[(&str, &str)]) -> (u16, String) {
+    let resp = h
+        .plugin()
+        .render(&runtime::Request {
+            method: "GET".into(),
+            path: "/".into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .unwrap();
+    (resp.status, String::from_utf8(resp.body).unwrap())
+}
+
+#[test]
+fn subjects_and_authors_with_markup_come_out_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = xb::synth::Grid::new(
+        3,
+        4,
+        "net/http: <script>alert(\"x\")</script> & <b>bold</b>",
+        "Eve <img src=x onerror=alert(1)> O'Hara",
+    );
+    let h = dashboard_over(dir.path(), grid);
+    let (status, html) = render(&h, &[]);
+    assert_eq!(status, 200, "{html}");
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<b>bold"), "{html}");
+    assert!(html.contains(
+        "net/http: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; #0"
+    ));
+    assert!(html.contains("<td class=\"user\" title=\"gopher@example.com\">Eve &lt;img src=x onerror=alert(1)&gt; O&#39;Hara</td>"));
+    // JSON keeps the text, escaped as Go's encoder escapes it.
+    let (status, json) = render(&h, &[("mode", "json")]);
+    assert_eq!(status, 200);
+    assert!(!json.contains('<'), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["revisions"][0]["desc"]
+        .as_str()
+        .unwrap()
+        .starts_with("net/http: <script>"));
+    assert_eq!(
+        v["revisions"][0]["author"],
+        "Eve <img src=x onerror=alert(1)> O'Hara <gopher@example.com>"
+    );
+}
+
+#[test]
+fn the_grid_of_30_commits_by_60_builders() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dashboard_over(
+        dir.path(),
+        xb::synth::Grid::new(30, 60, "runtime: fix", "Gopher"),
+    );
+    let (status, html) = render(&h, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("<th scope=\"row\"").count(), 30);
+    assert_eq!(html.matches("<th scope=\"col\"").count(), 60);
+    // (commit + builder) % 7 == 0 fails: 257 of the 1,800 cells.
+    assert_eq!(html.matches("<td class=\"fail").count(), 257);
+}

@@ -203,7 +203,7 @@ fn rows(
                 gos.push((i64::MAX, g));
             }
         }
-        gos.sort_by(|a, b| b.0.cmp(&a.0));
+        gos.sort_by_key(|g| std::cmp::Reverse(g.0));
         if is_go || gos.is_empty() {
             gos = vec![(0, String::new())];
         }

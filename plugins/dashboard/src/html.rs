@@ -6,9 +6,9 @@ use web::{esc, url_enc, Date};
 
 pub fn grid(view: &View, g: &Grid) -> String {
     let mut h = String::new();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<header><h1>Build dashboard: {} <small>{}</small></h1>\n",
+        "<header><h1>Build dashboard: {} <small>{}</small></h1>",
         esc(&g.repo),
         esc(&g.branch)
     );

@@ -178,9 +178,9 @@ fn render(sections: &[Section], now: i64) -> String {
     }
     h.push_str("</ul>\n");
     for s in sections {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<section id=\"{}\" aria-labelledby=\"h-{0}\"><h2 id=\"h-{0}\">{} <small>({})</small></h2>\n",
+            "<section id=\"{}\" aria-labelledby=\"h-{0}\"><h2 id=\"h-{0}\">{} <small>({})</small></h2>",
             anchor(&s.title),
             esc(&s.title),
             s.count()
@@ -226,9 +226,9 @@ fn item_html(h: &mut String, item: &Item) {
 }
 
 fn change_li(h: &mut String, c: &Change, mark: &str) {
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<li class=\"change\">{mark}<a href=\"{}\">CL {}</a> {}</li>\n",
+        "<li class=\"change\">{mark}<a href=\"{}\">CL {}</a> {}</li>",
         esc(&change_url(c)),
         c.id.number,
         esc(&c.subject)

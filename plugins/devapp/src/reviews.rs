@@ -77,9 +77,9 @@ pub fn page(q: &web::Query) -> Result<String, String> {
                 .filter(|v| v.value != 0)
                 .map(|v| format!("{}{:+}", short_label(&v.label), v.value))
                 .collect();
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td><a href=\"?owner={o}\">{o}</a></td><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"desc\">{}</td></tr>\n",
+                "<tr><td>{}</td><td><a href=\"?owner={o}\">{o}</a></td><td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"desc\">{}</td></tr>",
                 web::Date::from_unix(c.created).ymd(),
                 esc(&votes.join(" ")),
                 esc(&change_url(c)),

@@ -132,7 +132,7 @@ fn chart(h: &mut String, title: &str, series: &[(i64, u32, u32)]) {
         .last()
         .map(|s| Date::from_unix(s.0).ymd())
         .unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<figure id=\"{id}\"><svg class=\"chart\" viewBox=\"0 0 {W} {H}\" width=\"100%\" style=\"max-width:{W}px\" role=\"img\" aria-labelledby=\"{id}-t\" xmlns=\"http://www.w3.org/2000/svg\">\
 <title id=\"{id}-t\">{t}: all changes and changes with issues, per day</title>\
@@ -144,7 +144,7 @@ fn chart(h: &mut String, title: &str, series: &[(i64, u32, u32)]) {
 <text x=\"{x1}\" y=\"{yl}\" font-size=\"11\" text-anchor=\"end\">{last}</text>\
 <polyline class=\"all\" fill=\"none\" stroke=\"#0645ad\" stroke-width=\"1.5\" points=\"{all}\"/>\
 <polyline class=\"issues\" fill=\"none\" stroke=\"#c60\" stroke-width=\"1.5\" points=\"{iss}\"/>\
-</svg><figcaption>{t}: <span style=\"color:#0645ad\">■ All CLs</span> <span style=\"color:#c60\">■ With issues</span></figcaption></figure>\n",
+</svg><figcaption>{t}: <span style=\"color:#0645ad\">■ All CLs</span> <span style=\"color:#c60\">■ With issues</span></figcaption></figure>",
         t = esc(title),
         y0 = H - PAD,
         x1 = W - PAD,
