@@ -430,7 +430,7 @@ fn subjects_and_authors_with_markup_come_out_escaped() {
         3,
         4,
         "net/http: <script>alert(\"x\")</script> & <b>bold</b>",
-        "Eve <img src=x onerror=alert(1)> O'Hara",
+        "Eve<img src=x onerror=alert(1)>O'Hara & co",
     );
     let h = dashboard_over(dir.path(), grid);
     let (status, html) = render(&h, &[]);
@@ -441,7 +441,7 @@ fn subjects_and_authors_with_markup_come_out_escaped() {
     assert!(html.contains(
         "net/http: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; #0"
     ));
-    assert!(html.contains("<td class=\"user\" title=\"gopher@example.com\">Eve &lt;img src=x onerror=alert(1)&gt; O&#39;Hara</td>"));
+    assert!(html.contains("<td class=\"user\" title=\"gopher@example.com\">Eve&lt;img src=x onerror=alert(1)&gt;O&#39;Hara &amp; co</td>"));
     // JSON keeps the text, escaped as Go's encoder escapes it.
     let (status, json) = render(&h, &[("mode", "json")]);
     assert_eq!(status, 200);
@@ -453,7 +453,7 @@ fn subjects_and_authors_with_markup_come_out_escaped() {
         .starts_with("net/http: <script>"));
     assert_eq!(
         v["revisions"][0]["author"],
-        "Eve <img src=x onerror=alert(1)> O'Hara <gopher@example.com>"
+        "Eve<img src=x onerror=alert(1)>O'Hara & co <gopher@example.com>"
     );
 }
 

@@ -144,7 +144,7 @@ fn table(h: &mut String, view: &View, g: &Grid) {
             h,
             "<td class=\"user\" title=\"{}\">{}</td><td class=\"time\">{}</td><td class=\"desc\" title=\"{}\">{}</td>",
             esc(&c.author_email),
-            esc(&c.author),
+            esc(short_user(&c.author)),
             Date::from_unix(c.commit_time).short(&now),
             esc(&c.message),
             esc(web::first_line(&c.message, 100))
@@ -207,4 +207,12 @@ fn paging(h: &mut String, view: &View, g: &Grid) {
         let _ = write!(h, "<a href=\"{}\">latest</a>", link(&g.repo, &g.branch, 0));
     }
     h.push_str("</nav>\n");
+}
+
+/// The author's name without an address (Go's dashboard shows a short user).
+fn short_user(author: &str) -> &str {
+    match author.split_once(" <") {
+        Some((name, _)) if !name.trim().is_empty() => name.trim(),
+        _ => author,
+    }
 }
