@@ -129,24 +129,39 @@ fn summary_html(s: &Summary) -> String {
 
 /// A stored log's page.
 pub fn page(hash: &str, log: &str) -> Html<String> {
+    static_page(
+        &format!("log {}", &hash[..hash.len().min(10)]),
+        &format!("/log/{hash}"),
+        log,
+    )
+}
+
+/// A log's page with its outcome on top; `plain` is where its text is.
+fn static_page(untitled: &str, plain: &str, log: &str) -> Html<String> {
     let s = summarize(log);
     let title = if s.title.is_empty() {
-        format!("log {}", &hash[..hash.len().min(10)])
+        untitled.to_string()
     } else {
         s.title.clone()
     };
     Html(format!(
-        "{}<header><h1>{}</h1><p><a href=\"/\">dashboard</a> · <a href=\"/log/{hash}\">plain text</a></p></header>\n\
+        "{}<header><h1>{}</h1><p><a href=\"/\">dashboard</a> · <a href=\"{}\">plain text</a></p></header>\n\
 <main>{}<div class=\"log\"><pre id=\"log\">{}</pre></div></main>\n</body></html>\n",
         head(&title),
         esc(&title),
+        esc(plain),
         summary_html(&s),
         esc(log),
     ))
 }
 
-/// A running build's page, streamed until the build ends.
+/// A running build's page, streamed until the build ends; once it has ended, the
+/// static page with the outcome on top.
 pub fn live(id: &str, log: LiveLog) -> Response {
+    if log.since(usize::MAX).1 {
+        let plain = format!("/status/logs/{id}");
+        return static_page(&format!("build {id}"), &plain, &log.text()).into_response();
+    }
     let top = format!(
         "{}<header><h1>Build {} <small id=\"state\">(live)</small></h1><p><a href=\"/\">dashboard</a> · <a href=\"/status\">status</a></p></header>\n\
 <main><div class=\"log\"><pre id=\"log\">",

@@ -471,3 +471,95 @@ fn the_grid_of_30_commits_by_60_builders() {
     // (commit + builder) % 7 == 0 fails: 257 of the 1,800 cells.
     assert_eq!(html.matches("<td class=\"fail").count(), 257);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_build_shows_as_running_and_links_its_live_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, url, commits, _) = grid_host(dir.path()).await;
+    host.dashboard
+        .store
+        .set_building(&dashboard::Building {
+            builder: "linux-riscv64".into(),
+            repo: "build".into(),
+            commit: commits[0].clone(),
+            go_commit: "0000000000000000000000000000000000000001".into(),
+            url: "/logs/live/7".into(),
+            expires: maintner::time::Time(dashboard::store::now().0 + 600_000_000_000),
+        })
+        .unwrap();
+    let (status, html, _) = get(&format!("{url}/?repo=build")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<td class=\"running\"><a href=\"/logs/live/7\" title=\"linux-riscv64: building now, live log\">running</a></td>"),
+        "{html}"
+    );
+}
+
+/// The local pool runs this build's `xb buildlet`; no env/ folder overrides it.
+fn build_setup(dir: &std::path::Path) -> xb::builds::BuildSetup {
+    let env_dir = dir.join("no-env");
+    std::fs::create_dir_all(&env_dir).unwrap();
+    xb::builds::BuildSetup {
+        buildlet: vec![env!("CARGO_BIN_EXE_xb").into(), "buildlet".into()],
+        env_dir,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_log_page_streams_a_build_and_ends_with_its_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_host, url) = common::start_with(dir.path(), Some(build_setup(dir.path()))).await;
+    // A build's marker names its live page; take the first one seen.
+    let mut live = None;
+    for _ in 0..3000 {
+        let markers = common::get_json(&format!("{url}/api/building")).await;
+        if let Some(m) = markers.as_array().and_then(|a| a.first()) {
+            live = Some(m["url"].as_str().unwrap().to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let live = live.expect("no build was marked running");
+    assert!(live.starts_with("/logs/live/"), "{live}");
+    // The page streams until the build ends: the top first, the log, then the outcome
+    // (unless the build ended before the request: then the static page).
+    let (status, page, headers) = get(&format!("{url}{live}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let log = page.find("<pre id=\"log\">").unwrap();
+    let step = page.find(":: step ").expect("the log's steps");
+    let outcome = page.find("id=\"outcome\"").expect("the outcome");
+    match page.find("<p id=\"ended\">The build ended.</p>") {
+        Some(ended) => assert!(log < step && step < outcome && outcome < ended, "{page}"),
+        None => assert!(outcome < log && log < step, "{page}"),
+    }
+    assert!(page.ends_with("</body></html>\n"));
+
+    // The failing commit's page, once ended, names its failing step at the top.
+    for _ in 0..1200 {
+        let status = common::get_json(&format!("{url}/status.json")).await;
+        let failed = status["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["state"].as_str().unwrap_or("").starts_with("failed"))
+            .cloned();
+        if let Some(b) = failed {
+            let (_, page, _) = get(&format!("{url}/logs/live/{}", b["id"])).await;
+            // Ended: the static page, the failure above the log.
+            let outcome = page
+                .find("<section class=\"fail\" id=\"outcome\"")
+                .expect("a failure");
+            assert!(page.contains("<strong id=\"failed-step\">"), "{page}");
+            assert!(outcome < page.find("<pre id=\"log\">").unwrap(), "{page}");
+            assert!(page.contains(&format!("href=\"/status/logs/{}\"", b["id"])));
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the demo's failing build never ended");
+}
