@@ -7,7 +7,7 @@
 //! - `cargo xtask ci` — check that nothing reads outside the repository (see
 //!   `confine.rs`), run the tests in a copy of the working tree that sits alone in an
 //!   empty directory, then `cargo fmt --check` and clippy with `-D warnings` over both
-//!   workspaces.
+//!   workspaces, and the unit tests of `plugins/web` on the host.
 
 mod confine;
 
@@ -99,6 +99,11 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     let plugins = root.join("plugins");
+    // What the page plugins share is plain Rust: its unit tests run on the host.
+    cargo(
+        &plugins,
+        &["test", "-p", "web", "--target", &host_target()?],
+    )?;
     cargo(&plugins, &["fmt", "--all", "--check"])?;
     cargo(
         &plugins,
@@ -127,6 +132,19 @@ fn ensure_target() -> Result<(), String> {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", TARGET]))
+}
+
+/// The target triple of this machine, as rustc names it.
+fn host_target() -> Result<String, String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| "rustc -vV names no host".into())
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
