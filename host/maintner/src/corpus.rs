@@ -3,16 +3,16 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, Sender};
 
 use crate::disklog::{DiskLog, LogError, RecordPos};
 use crate::fxhash::FxHashMap;
 use crate::gerrit::{Gerrit, ProjectId};
-use crate::git::{CommitId, Git};
+use crate::git::{is_meta_commit, CommitError, CommitId, Git, MessageFacts, ParsedCommit};
 use crate::github::{GitHub, RepoId};
 use crate::intern::{Interner, Sym};
 use crate::issuerefs::parse_github_refs;
 use crate::maintpb::{self, Mutation};
+use crate::pipeline::{parse_commits, ParsedCommits};
 use crate::reclog;
 use crate::time::Time;
 use crate::trywork::TryWorkIndex;
@@ -71,11 +71,6 @@ impl Default for Corpus {
     }
 }
 
-/// Is this commit a NoteDB meta commit? Its footer block starts with `Patch-set:`.
-fn is_meta_commit(msg: &str) -> bool {
-    crate::notedb::footer_block(msg).starts_with("Patch-set:")
-}
-
 impl Corpus {
     /// An empty corpus with the given vote copy rules.
     pub fn new(votes: VoteConfig) -> Corpus {
@@ -109,71 +104,13 @@ impl Corpus {
     /// many were applied. On a bad record, everything before it is applied and the error
     /// names the file and offset.
     ///
-    /// Reading, SHA-224 checking and protobuf decoding run on a second thread, a batch
-    /// ahead of the thread applying mutations (in log order).
+    /// Reading, checking, decoding and commit parsing run on other threads, ahead of this
+    /// one, which applies the mutations in log order (see [`crate::pipeline`]).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
-        const BATCH: usize = 64;
-        enum Stop {
-            Log(LogError),
-            Hangup,
-        }
-        impl From<LogError> for Stop {
-            fn from(e: LogError) -> Stop {
-                Stop::Log(e)
-            }
-        }
-        type Batch = Vec<(Mutation, RecordPos)>;
         let from = self.next_pos.unwrap_or_default();
-        // A few batches ahead keep the applier fed; more would only hold decoded
-        // mutations in memory.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, LogError>>(4);
-        // Applied batches go back to the reading thread to be dropped there: memory is
-        // freed by the thread that allocated it, which keeps malloc's arenas uncontended.
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<Batch>();
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                let r = log.for_each_record_from(from, |r| {
-                    let end = RecordPos {
-                        segment: r.pos.segment,
-                        offset: r.end,
-                    };
-                    batch.push((r.mutation()?, end));
-                    if batch.len() == BATCH {
-                        let mut next = done_rx.try_recv().unwrap_or_default();
-                        next.clear();
-                        next.reserve(BATCH);
-                        let full = std::mem::replace(&mut batch, next);
-                        tx.send(Ok(full)).map_err(|_| Stop::Hangup)?;
-                    }
-                    Ok::<_, Stop>(())
-                });
-                let _ = tx.send(Ok(batch));
-                if let Err(Stop::Log(e)) = r {
-                    let _ = tx.send(Err(e));
-                }
-                drop(tx);
-                // Drop what the applier hands back until it is done.
-                for b in done_rx {
-                    drop(b);
-                }
-            });
-            // The channels are arguments so an early error return drops them, which lets
-            // the reading thread finish.
-            let mut apply_all = |rx: Receiver<Result<Batch, LogError>>, done: Sender<Batch>| {
-                let mut n = 0;
-                for batch in rx {
-                    let batch = batch?;
-                    for (m, end) in &batch {
-                        self.apply(m);
-                        self.next_pos = Some(*end);
-                        n += 1;
-                    }
-                    let _ = done.send(batch);
-                }
-                Ok(n)
-            };
-            apply_all(rx, done_tx)
+        crate::pipeline::for_each_prepared(log, from, |p| {
+            self.apply_parsed(&p.mutation, &mut p.commits);
+            self.next_pos = Some(p.end);
         })
     }
 
@@ -200,7 +137,16 @@ impl Corpus {
     /// Applies one mutation: its github_issue, github, git and gerrit parts, in that order
     /// (Go's `processMutationLocked`).
     pub fn apply(&mut self, m: &Mutation) -> Applied {
+        self.apply_parsed(m, &mut parse_commits(m))
+    }
+
+    /// [`Corpus::apply`] with the mutation's commits already parsed.
+    fn apply_parsed(&mut self, m: &Mutation, commits: &mut ParsedCommits) -> Applied {
         let mut out = Applied::default();
+        let (git_commit, gerrit_commits) = match &m.git {
+            Some(gm) if gm.commit.is_some() => commits.split_at_mut(1),
+            _ => commits.split_at_mut(0),
+        };
         self.count(m);
         if let Some(im) = &m.github_issue {
             out.issues
@@ -209,11 +155,11 @@ impl Corpus {
         if let Some(gm) = &m.github {
             self.github.apply_repo(&mut self.strings, gm);
         }
-        if let Some(gm) = &m.git {
-            self.apply_git(gm, &mut out);
+        if let (Some(gm), [parsed]) = (&m.git, git_commit) {
+            self.apply_git(gm, parsed, &mut out);
         }
         if let Some(gm) = &m.gerrit {
-            self.apply_gerrit(gm, &mut out);
+            self.apply_gerrit(gm, gerrit_commits, &mut out);
         }
         out
     }
@@ -228,14 +174,21 @@ impl Corpus {
         c.with_unknown_fields += u64::from(!m.unknown.is_empty());
     }
 
-    fn apply_git(&mut self, gm: &maintpb::GitMutation, out: &mut Applied) {
+    fn apply_git(
+        &mut self,
+        gm: &maintpb::GitMutation,
+        parsed: &mut Result<ParsedCommit, CommitError>,
+        out: &mut Applied,
+    ) {
         let Some(pb) = &gm.commit else { return };
         let repo = gm.repo.as_ref().map_or("", |r| r.go_repo.as_str());
-        match self.git.add(pb, &mut self.strings) {
-            Ok(id) => {
+        match parsed {
+            Ok(parsed) => {
+                let facts = parsed.take_facts();
+                let id = self.git.add_parsed(pb, parsed, &mut self.strings);
                 out.commits += 1;
                 let sym = self.strings.intern(repo);
-                self.index_commit(sym, id);
+                self.index_commit(sym, id, facts);
                 let hash = self.git.get(id).hash;
                 let cls =
                     self.gerrit
@@ -251,10 +204,15 @@ impl Corpus {
         }
     }
 
-    fn apply_gerrit(&mut self, gm: &maintpb::GerritMutation, out: &mut Applied) {
-        let (pid, ch) = self
-            .gerrit
-            .apply(gm, &mut self.git, &mut self.strings, &self.votes);
+    fn apply_gerrit(
+        &mut self,
+        gm: &maintpb::GerritMutation,
+        commits: &mut [Result<ParsedCommit, CommitError>],
+        out: &mut Applied,
+    ) {
+        let (pid, ch) =
+            self.gerrit
+                .apply(gm, commits, &mut self.git, &mut self.strings, &self.votes);
         out.commits += ch.commits.len();
         self.counts.rejected_commits += ch.rejected;
         if ch.refs_changed && !self.try_work.is_empty() {
@@ -262,8 +220,8 @@ impl Corpus {
             out.try_work_changed |= p.short_name(&self.strings) == "go";
         }
         let name = self.gerrit.project(pid).name;
-        for id in ch.commits {
-            self.index_commit(name, id);
+        for (id, facts) in ch.commits {
+            self.index_commit(name, id, facts);
         }
         for n in ch.cls {
             self.cl_changed(pid, n, out);
@@ -271,13 +229,19 @@ impl Corpus {
     }
 
     /// Adds a non-meta commit to its repo's list and records the issues it mentions.
-    fn index_commit(&mut self, repo: Sym, id: CommitId) {
+    /// `facts` are its message's, when they were found while parsing it.
+    fn index_commit(&mut self, repo: Sym, id: CommitId, facts: Option<MessageFacts>) {
         let c = self.git.get(id);
-        if c.placeholder || is_meta_commit(&c.msg) {
+        if c.placeholder {
             return;
         }
+        let refs = match facts {
+            Some(f) if f.meta => return,
+            Some(f) => f.refs,
+            None if is_meta_commit(&c.msg) => return,
+            None => parse_github_refs(self.strings.resolve(repo), &c.msg),
+        };
         let key = (c.commit_time, id);
-        let refs = parse_github_refs(self.strings.resolve(repo), &c.msg);
         if repo != Sym::EMPTY {
             self.repo_commits.entry(repo).or_default().insert(key);
         }

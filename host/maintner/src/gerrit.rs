@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::git::{CommitId, FileChange, Git, GitCommit, GitHash};
+use crate::git::{
+    CommitError, CommitId, FileChange, Git, GitCommit, GitHash, MessageFacts, ParsedCommit,
+};
 use crate::intern::{Interner, Sym};
 use crate::maintpb::GerritMutation;
 use crate::notedb::{self, account_id, ClStatus, Footer};
@@ -257,7 +259,8 @@ impl GerritProject {
 /// Everything applying one Gerrit mutation changed, for the corpus's derived state.
 #[derive(Default, Debug)]
 pub(crate) struct GerritChanges {
-    pub commits: Vec<CommitId>,
+    /// The commits added, with their message's facts when the mutation carried them.
+    pub commits: Vec<(CommitId, Option<MessageFacts>)>,
     pub cls: Vec<i32>,
     pub refs_changed: bool,
     /// Commits that could not be indexed (bad sha1, …).
@@ -372,9 +375,11 @@ impl Gerrit {
 
     /// Applies a Gerrit mutation: its commits, then its refs, then the NoteDB history of
     /// every CL whose refs moved (so commits logged with their refs are found).
+    /// `commits` are `m.commits` parsed, in order.
     pub(crate) fn apply(
         &mut self,
         m: &GerritMutation,
+        commits: &mut [Result<ParsedCommit, CommitError>],
         git: &mut Git,
         strings: &mut Interner,
         votes: &VoteConfig,
@@ -382,11 +387,13 @@ impl Gerrit {
         let pid = self.project_id(strings, &m.project);
         let mut ch = GerritChanges::default();
         let mut dirty: BTreeSet<i32> = BTreeSet::new();
-        for c in &m.commits {
-            match git.add(c, strings) {
-                Ok(id) => {
+        for (c, parsed) in m.commits.iter().zip(commits) {
+            match parsed {
+                Ok(parsed) => {
+                    let facts = parsed.take_facts();
+                    let id = git.add_parsed(c, parsed, strings);
                     self.projects[pid.0 as usize].commits.insert(id);
-                    ch.commits.push(id);
+                    ch.commits.push((id, facts));
                     let hash = git.get(id).hash;
                     // Refs and CLs that were waiting for this commit.
                     if let Some(refs) = self.projects[pid.0 as usize].pending_refs.remove(&hash) {

@@ -7,6 +7,7 @@ use hashbrown::HashTable;
 
 use crate::fxhash::FxBuild;
 use crate::intern::{Interner, Sym};
+use crate::issuerefs::{parse_github_refs, IssueRefText};
 use crate::maintpb;
 use crate::time::Time;
 
@@ -227,10 +228,19 @@ impl Git {
         pb: &maintpb::GitCommit,
         strings: &mut Interner,
     ) -> Result<CommitId, CommitError> {
-        let hash = GitHash::parse(&pb.sha1).ok_or_else(|| CommitError::BadSha1(pb.sha1.clone()))?;
-        let raw =
-            std::str::from_utf8(&pb.raw).map_err(|_| CommitError::NotUtf8(pb.sha1.clone()))?;
-        let id = self.id_or_placeholder(hash);
+        Ok(self.add_parsed(pb, &mut ParsedCommit::parse(pb, "")?, strings))
+    }
+
+    /// [`Git::add`] of a commit already parsed from `pb`: only interning and ids are left.
+    /// Takes the message out of `parsed`; the rest is left to be dropped by the thread that
+    /// parsed it.
+    pub fn add_parsed(
+        &mut self,
+        pb: &maintpb::GitCommit,
+        parsed: &mut ParsedCommit,
+        strings: &mut Interner,
+    ) -> CommitId {
+        let id = self.id_or_placeholder(parsed.hash);
         let files = pb
             .diff_tree
             .as_ref()
@@ -246,21 +256,44 @@ impl Git {
                     .collect::<Box<[_]>>()
             })
             .unwrap_or_default();
-        if raw.is_empty() {
+        let Some(body) = &mut parsed.body else {
             // Only more information about a commit we may already have.
             if !files.is_empty() {
                 self.commits[id.0 as usize].files = files;
             }
-            return Ok(id);
+            return id;
+        };
+        let parents: Vec<CommitId> = body
+            .parents
+            .iter()
+            .map(|&h| self.id_or_placeholder(h))
+            .collect();
+        let author = body.author.as_ref().map(|p| p.intern(strings));
+        let committer = match (&body.committer, &body.author, author) {
+            // The committer is usually the author: skip the second lookup.
+            (Some(c), Some(a), Some((sym, ..))) if c.text == a.text => Some((sym, c.time, c.tz)),
+            (c, ..) => c.as_ref().map(|p| p.intern(strings)),
+        };
+        let mut c = GitCommit {
+            hash: parsed.hash,
+            tree: body.tree,
+            parents: Parents::from(parents),
+            msg: std::mem::take(&mut body.msg),
+            files,
+            ..Default::default()
+        };
+        if let Some(a) = author {
+            (c.author, c.author_time, c.author_tz) = a;
         }
-        let mut c = parse_raw_commit(hash, raw, strings, |h| self.id_or_placeholder(h));
-        c.files = files;
+        if let Some(a) = committer {
+            (c.committer, c.commit_time, c.committer_tz) = a;
+        }
         let slot = &mut self.commits[id.0 as usize];
         if slot.placeholder {
             self.placeholders -= 1;
         }
         *slot = c;
-        Ok(id)
+        id
     }
 
     /// Is `ancestor` reachable from `commit` through parents (a commit is not its own
@@ -280,27 +313,94 @@ impl Git {
     }
 }
 
+/// A `maintpb.GitCommit` parsed as far as it can be without the corpus: hashes decoded,
+/// header lines split, the message copied out, GitHub references found. Loading parses
+/// commits on the reading threads; [`Git::add_parsed`] does the rest (ids, interning).
+#[derive(Clone, Debug)]
+pub struct ParsedCommit {
+    pub hash: GitHash,
+    /// `None` when the mutation carries no raw object (only files for a known commit).
+    pub body: Option<Box<CommitBody>>,
+}
+
+/// What a commit's raw object says.
+#[derive(Clone, Debug, Default)]
+pub struct CommitBody {
+    pub tree: GitHash,
+    pub parents: Vec<GitHash>,
+    pub author: Option<Person>,
+    pub committer: Option<Person>,
+    pub msg: Box<str>,
+    pub facts: MessageFacts,
+}
+
+/// What the corpus indexes a commit under, read from its message.
+#[derive(Clone, Debug, Default)]
+pub struct MessageFacts {
+    /// A NoteDB meta commit (its footer block starts with `Patch-set:`).
+    pub meta: bool,
+    /// The GitHub issues the message mentions (none for a meta commit).
+    pub refs: Vec<IssueRefText>,
+}
+
+/// An author or committer line: `Name <email>` (with its interning hash), time, zone.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub text: Box<str>,
+    hash: u64,
+    pub time: Time,
+    pub tz: i16,
+}
+
+impl Person {
+    fn intern(&self, strings: &mut Interner) -> (Sym, Time, i16) {
+        (
+            strings.intern_hashed(&self.text, self.hash),
+            self.time,
+            self.tz,
+        )
+    }
+}
+
+impl ParsedCommit {
+    /// Parses `pb`; `repo` (a Gerrit project or git repo name) says what a bare `#N` in
+    /// the message refers to (see [`parse_github_refs`]).
+    pub fn parse(pb: &maintpb::GitCommit, repo: &str) -> Result<ParsedCommit, CommitError> {
+        let hash = GitHash::parse(&pb.sha1).ok_or_else(|| CommitError::BadSha1(pb.sha1.clone()))?;
+        let raw =
+            std::str::from_utf8(&pb.raw).map_err(|_| CommitError::NotUtf8(pb.sha1.clone()))?;
+        let body = (!raw.is_empty()).then(|| Box::new(parse_raw_commit(hash, raw, repo)));
+        Ok(ParsedCommit { hash, body })
+    }
+
+    /// The message's facts, taken out (`None` without a raw object).
+    pub fn take_facts(&mut self) -> Option<MessageFacts> {
+        self.body.as_mut().map(|b| std::mem::take(&mut b.facts))
+    }
+}
+
 /// Parses the output of `git cat-file commit`: header lines, a blank line, the message.
-fn parse_raw_commit(
-    hash: GitHash,
-    raw: &str,
-    strings: &mut Interner,
-    mut parent: impl FnMut(GitHash) -> CommitId,
-) -> GitCommit {
+fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
     let (header, msg) = raw.split_once("\n\n").unwrap_or((raw, ""));
-    let mut c = GitCommit {
-        hash,
+    let meta = is_meta_commit(msg);
+    let mut c = CommitBody {
         msg: msg.into(),
+        facts: MessageFacts {
+            meta,
+            refs: if meta {
+                Vec::new()
+            } else {
+                parse_github_refs(repo, msg)
+            },
+        },
         ..Default::default()
     };
-    let mut parents = Vec::with_capacity(1);
-    let mut last_person: Option<(&str, Sym)> = None;
     for line in header.lines() {
         let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
         match key {
             "tree" => c.tree = GitHash::parse(rest).unwrap_or_default(),
             "parent" => match GitHash::parse(rest) {
-                Some(h) => parents.push(parent(h)),
+                Some(h) => c.parents.push(h),
                 None => tracing::warn!(commit = %hash, line, "bad parent line"),
             },
             "author" | "committer" => {
@@ -308,17 +408,16 @@ fn parse_raw_commit(
                     tracing::warn!(commit = %hash, line, "bad person line");
                     continue;
                 };
-                let person_str = person;
-                // The committer is usually the author: skip the second lookup.
-                let person = match last_person {
-                    Some((p, sym)) if p == person => sym,
-                    _ => strings.intern(person),
+                let p = Person {
+                    text: person.into(),
+                    hash: crate::intern::hash(person),
+                    time,
+                    tz,
                 };
-                last_person = Some((person_str, person));
                 if key == "author" {
-                    (c.author, c.author_time, c.author_tz) = (person, time, tz);
+                    c.author = Some(p);
                 } else {
-                    (c.committer, c.commit_time, c.committer_tz) = (person, time, tz);
+                    c.committer = Some(p);
                 }
             }
             // Signatures (and their continuation lines), encodings and hg ids carry
@@ -328,8 +427,13 @@ fn parse_raw_commit(
             _ => tracing::debug!(commit = %hash, line, "unknown commit header line"),
         }
     }
-    c.parents = Parents::from(parents);
     c
+}
+
+/// Is this commit message a NoteDB meta commit's? Its footer block starts with
+/// `Patch-set:`.
+pub fn is_meta_commit(msg: &str) -> bool {
+    crate::notedb::footer_block(msg).starts_with("Patch-set:")
 }
 
 /// Parses `Name <email> <unixsecs> <±hhmm>` by cutting at the last two spaces.

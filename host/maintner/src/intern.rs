@@ -25,7 +25,9 @@ pub struct Interner {
     ids: HashTable<Sym>,
 }
 
-fn hash(s: &str) -> u64 {
+/// The hash the interner files `s` under; computing it ahead (on another thread) and
+/// passing it to [`Interner::intern_hashed`] takes it off the interning thread.
+pub fn hash(s: &str) -> u64 {
     FxBuild::default().hash_one(s)
 }
 
@@ -43,7 +45,12 @@ impl Default for Interner {
 impl Interner {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> Sym {
-        let h = hash(s);
+        self.intern_hashed(s, hash(s))
+    }
+
+    /// [`Interner::intern`] of a string whose [`hash`] is `h`.
+    pub fn intern_hashed(&mut self, s: &str, h: u64) -> Sym {
+        debug_assert_eq!(h, hash(s));
         if let Some(&id) = self.ids.find(h, |id| self.resolve(*id) == s) {
             return id;
         }

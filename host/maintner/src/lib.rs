@@ -66,6 +66,7 @@ pub mod issuerefs;
 pub mod lock;
 pub mod maintpb;
 pub mod notedb;
+mod pipeline;
 pub mod query;
 pub mod reclog;
 pub mod stats;

@@ -44,14 +44,40 @@ fn catch_up_applies_only_new_records_across_segments() {
 fn load_stops_at_a_bad_record_after_applying_what_precedes_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
-    let ms: Vec<_> = (1..=300).map(issue).collect();
+    // Enough records for many batches, so the bad one is decoded on another thread
+    // than the first ones.
+    let ms: Vec<_> = (1..=3000).map(issue).collect();
     log.append_batch(&ms).unwrap();
     let bad = log.append_raw(&[0x0a, 0x64, 0x01]).unwrap();
-    log.append(&issue(301)).unwrap();
+    log.append(&issue(3001)).unwrap();
     let mut c = Corpus::default();
     match c.catch_up(&log) {
         Err(LogError::Decode { offset, .. }) => assert_eq!(offset, bad.offset),
         other => panic!("want a decode error, got {other:?}"),
     }
-    assert_eq!(c.stats().github_issues, 300);
+    assert_eq!(c.stats().github_issues, 3000);
+    assert_eq!(c.stats().mutations.total, 3000);
+}
+
+/// Loading decodes and parses on several threads; the corpus must be the one that
+/// applying every mutation in order on one thread builds.
+#[test]
+fn load_on_several_threads_applies_in_log_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = maintner::bench::GenSpec::default().scaled(0.02);
+    maintner::bench::generate(dir.path(), &spec).unwrap();
+    let log = DiskLog::open_read_only(dir.path()).unwrap();
+    let mut one_by_one = Corpus::default();
+    log.for_each_mutation(|_, m| {
+        one_by_one.apply(&m);
+        Ok::<_, LogError>(())
+    })
+    .unwrap();
+    let loaded = Corpus::load(&log).unwrap();
+    assert!(loaded.stats().git_commits > 2000);
+    assert_eq!(loaded.stats(), one_by_one.stats());
+    assert_eq!(
+        maintner::dump::render(&loaded),
+        maintner::dump::render(&one_by_one)
+    );
 }
