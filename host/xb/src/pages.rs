@@ -13,7 +13,7 @@ use crate::logview;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use runtime::{CorpusQueries, Kind, Registry};
@@ -81,7 +81,8 @@ impl Pages {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/", get(dashboard_page))
-            .route("/dev", get(devapp_page))
+            // devapp's links are relative to its index, so the index ends in a slash.
+            .route("/dev", get(|| async { Redirect::permanent("/dev/") }))
             .route("/dev/", get(devapp_page))
             .route("/dev/{*rest}", get(devapp_rest))
             .route("/logs/{hash}", get(log_page))

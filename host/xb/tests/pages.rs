@@ -359,6 +359,8 @@ async fn a_failed_build_log_names_its_failing_step_and_command() {
 async fn devapp_pages_render_from_the_recorded_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let (_host, url) = start_host(dir.path()).await;
+    let resp = reqwest::get(format!("{url}/dev")).await.unwrap();
+    assert_eq!(resp.url().path(), "/dev/", "relative links need the slash");
     let (status, index, _) = get(&format!("{url}/dev/")).await;
     assert_eq!(status, 200, "{index}");
     for page in ["release", "reviews", "stats"] {
