@@ -627,6 +627,19 @@ pub fn populate(
         );
         fake.put_issue(owner, repo, issue);
     }
+    put_real_event_pages(fake, owner, repo, github_data)?;
+    fake.set_clock(Some(GENERATED_CLOCK));
+    Ok(())
+}
+
+/// Gives [`ISSUE_WITH_SPLIT_EVENTS`] and [`ISSUE_WITH_MILESTONE_EVENTS`] the real event
+/// pages of `github_data` (`testdata/github/`).
+pub fn put_real_event_pages(
+    fake: &FakeGitHub,
+    owner: &str,
+    repo: &str,
+    github_data: &std::path::Path,
+) -> std::io::Result<()> {
     let read = |name: &str| std::fs::read_to_string(github_data.join(name));
     let split = (1..=4)
         .map(|p| read(&format!("TestParseMultipleGithubEvents_p{p}.json")))
@@ -639,6 +652,5 @@ pub fn populate(
         ISSUE_WITH_MILESTONE_EVENTS,
         EventPages::Raw(vec![missing]),
     );
-    fake.set_clock(Some(GENERATED_CLOCK));
     Ok(())
 }

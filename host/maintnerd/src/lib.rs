@@ -13,8 +13,10 @@
 //!   [`follower`]: a client that mirrors a server with SHA-224 checks and split detection.
 //! - [`service::Maintnerd`]: what `xb serve` runs; [`cli::CorpusCommand`]: `xb corpus …`.
 //! - Fixtures and recording: [`fixture`] (the x/build history as a Gerrit remote),
-//!   [`fakegithub`] (GitHub's wire format on loopback), [`record`].
+//!   [`fakegithub`] (GitHub's wire format on loopback), [`botissues`] (golang/go issues
+//!   in the shapes the bot reads), [`record`].
 
+pub mod botissues;
 pub mod cli;
 pub mod fakegithub;
 pub mod fixture;

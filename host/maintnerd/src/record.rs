@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use maintner::{DiskLog, SyncPolicy};
 
+use crate::botissues;
 use crate::fakegithub::{self, FakeGitHub};
 use crate::fixture::{self, FixtureOptions};
 use crate::github::api::GitHubClient;
@@ -90,14 +91,12 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
         .await?;
 
     let fake = FakeGitHub::start().await?;
-    fakegithub::populate(
-        &fake,
-        "golang",
-        "go",
-        opts.issues,
-        opts.seed,
-        &opts.data.join("github"),
-    )?;
+    let subjects: Vec<String> = history
+        .iter()
+        .map(|c| c.message.lines().next().unwrap_or_default().to_string())
+        .collect();
+    botissues::populate(&fake, opts.issues, opts.seed, &subjects);
+    fakegithub::put_real_event_pages(&fake, "golang", "go", &opts.data.join("github"))?;
     let client = Arc::new(GitHubClient::new(&fake.base(), None));
     let t = Instant::now();
     let github = GitHubRepoPoller::new("golang", "go", client, ingest.clone())

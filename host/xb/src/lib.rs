@@ -1,6 +1,7 @@
 //! The `xb` host: the CLI and the server that wires the plugin runtime, the corpus and
 //! the buildlet pools together. `main.rs` only parses arguments.
 
+pub mod botcmd;
 pub mod builds;
 pub mod config;
 pub mod dashboard;
@@ -11,3 +12,7 @@ pub mod pages;
 pub mod plugins;
 pub mod serve;
 pub mod synth;
+
+/// The recorded corpus committed with the sources (see plugin-tests/corpus/README.md).
+pub const RECORDED_CORPUS: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");

@@ -51,7 +51,7 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         watch_ms: u64,
         /// Recorded corpus log to start from when the data directory has none.
-        #[arg(long, default_value = RECORDED_CORPUS)]
+        #[arg(long, default_value = xb::RECORDED_CORPUS)]
         seed_corpus: PathBuf,
         /// Start with an empty corpus instead.
         #[arg(long)]
@@ -86,9 +86,6 @@ enum BenchCommand {
 }
 
 const DEFAULT_DATA: &str = "xbuild-data";
-
-/// The recorded corpus committed with the sources (see plugin-tests/corpus/README.md).
-const RECORDED_CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../plugin-tests/corpus/log");
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -179,8 +176,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Plugin(cmd) => {
-            print!("{}", xb::plugins::run(cmd, &data)?);
-            Ok(())
+            let out = xb::plugins::run_status(cmd, &data)?;
+            print!("{}", out.text);
+            std::process::exit(out.code)
         }
     }
 }

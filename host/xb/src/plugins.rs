@@ -35,6 +35,55 @@ pub enum PluginCommand {
     Describe { what: String },
     /// Every load, swap, rollback and removal of a name.
     History { name: String },
+    /// Replay a bot plugin (a file, name or version) over a recorded corpus with the
+    /// clock fixed and fuel metered; print its decisions as JSON.
+    Test {
+        plugin: String,
+        #[command(flatten)]
+        replay: crate::botcmd::ReplayArgs,
+        /// Grow the corpus N mutations at a time (in time order), run the bot after
+        /// each step and print the decisions that appear or go away.
+        #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+        step: Option<usize>,
+        /// Compare with a golden file instead of printing; exit status 1 if they differ.
+        #[arg(long)]
+        golden: Option<PathBuf>,
+    },
+    /// The decisions only one of two bot versions takes over a recorded corpus, by rule
+    /// and issue or change; exit status 1 when they differ.
+    Diff {
+        old: String,
+        new: String,
+        #[command(flatten)]
+        replay: crate::botcmd::ReplayArgs,
+        /// Only issues and changes updated since this time.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+/// Runs a command, with the exit status it asks for (`test --golden` and `diff` say
+/// whether decisions differ).
+pub fn run_status(cmd: PluginCommand, data: &DataDir) -> Result<crate::botcmd::Outcome> {
+    use crate::botcmd::{self, Outcome};
+    match cmd {
+        PluginCommand::Test {
+            plugin,
+            replay,
+            step,
+            golden,
+        } => botcmd::test(data, &plugin, &replay, step, golden.as_deref()),
+        PluginCommand::Diff {
+            old,
+            new,
+            replay,
+            since,
+        } => botcmd::diff(data, &old, &new, &replay, since.as_deref()),
+        cmd => Ok(Outcome {
+            text: run(cmd, data)?,
+            code: 0,
+        }),
+    }
 }
 
 pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
@@ -93,6 +142,7 @@ pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
             Ok(list(&reg))
         }
         PluginCommand::Describe { what } => describe(data, &what),
+        PluginCommand::Test { .. } | PluginCommand::Diff { .. } => Ok(run_status(cmd, data)?.text),
         PluginCommand::History { name } => {
             let reg = data.registry_read_only()?;
             let mut out = String::new();

@@ -1,0 +1,29 @@
+//! Bot policy lifecycle on the host side: replay a bot plugin over a recorded corpus
+//! with the clock fixed and fuel metered ([`replay`], [`pass`]), and compare what two
+//! versions decide ([`diff`]). Nothing here acts: a pass returns decisions, checked
+//! against the corpus and GitHub's and Gerrit's limits, for an executor to carry out.
+
+pub mod diff;
+pub mod pass;
+pub mod replay;
+
+use maintner::Corpus;
+use runtime::{HostData, MaintnerCorpus, Runtime};
+use std::sync::{Arc, RwLock};
+
+/// Makes `corpus` what the runtime's plugins read, and returns the view rules'
+/// actions are checked against.
+pub fn attach(rt: &Runtime, corpus: Corpus) -> Arc<MaintnerCorpus> {
+    attach_shared(rt, Arc::new(RwLock::new(corpus)))
+}
+
+/// [`attach`] for a corpus that keeps growing (replay step by step) or that two
+/// runtimes read (a diff).
+pub fn attach_shared(rt: &Runtime, corpus: Arc<RwLock<Corpus>>) -> Arc<MaintnerCorpus> {
+    let view = Arc::new(MaintnerCorpus(corpus));
+    rt.set_host_data(HostData {
+        corpus: view.clone(),
+        ..Default::default()
+    });
+    view
+}
