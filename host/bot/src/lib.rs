@@ -1,9 +1,14 @@
 //! Bot policy lifecycle on the host side: replay a bot plugin over a recorded corpus
-//! with the clock fixed and fuel metered ([`replay`], [`pass`]), and compare what two
-//! versions decide ([`diff`]). Nothing here acts: a pass returns decisions, checked
-//! against the corpus and GitHub's and Gerrit's limits, for an executor to carry out.
+//! with the clock fixed and fuel metered ([`replay`], [`pass`]), compare what two
+//! versions decide ([`diff`]), and carry decisions out ([`execute`]): dry-run by
+//! default, live through GitHub's and Gerrit's REST APIs under a rate limit per API,
+//! each action re-checked against the corpus and recorded in a sqlite [`journal`] so
+//! none is taken twice. A pass only returns decisions, checked against the corpus and
+//! GitHub's and Gerrit's limits; only the executor acts.
 
 pub mod diff;
+pub mod execute;
+pub mod journal;
 pub mod pass;
 pub mod replay;
 

@@ -52,6 +52,17 @@ struct FakeState {
     rate_remaining: i64,
     rate_reset: i64,
     clock: Option<i64>,
+    writes: Vec<WriteRequest>,
+}
+
+/// A request that changes something (POST, PATCH, PUT, DELETE), as the fake checked it.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+    pub status: u16,
+    pub at: std::time::Instant,
 }
 
 /// Handle on a running fake. Clones share state.
@@ -73,13 +84,32 @@ impl FakeGitHub {
             rate_remaining: 5000,
             rate_reset: chrono::Utc::now().timestamp() + 3600,
             clock: None,
+            writes: Vec::new(),
         }));
         let app = Router::new()
-            .route("/repos/{owner}/{repo}/issues", get(list_issues))
-            .route("/repos/{owner}/{repo}/issues/{n}", get(one_issue))
+            .route(
+                "/repos/{owner}/{repo}/issues",
+                get(list_issues).post(writes::create_issue),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/{n}",
+                get(one_issue).patch(writes::edit_issue),
+            )
             .route(
                 "/repos/{owner}/{repo}/issues/{n}/comments",
-                get(list_comments),
+                get(list_comments).post(writes::create_comment),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/{n}/labels",
+                get(writes::issue_labels).post(writes::add_labels),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/{n}/labels/{name}",
+                axum::routing::delete(writes::remove_label),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/{n}/lock",
+                axum::routing::put(writes::lock_issue),
             )
             .route("/repos/{owner}/{repo}/issues/{n}/events", get(list_events))
             .route("/repos/{owner}/{repo}/labels", get(list_labels))
@@ -153,6 +183,22 @@ impl FakeGitHub {
         let mut st = self.state.lock().unwrap();
         st.rate_remaining = remaining;
         st.rate_reset = reset_unix;
+    }
+
+    /// Every write request so far, in order, with the status the fake answered.
+    pub fn writes(&self) -> Vec<WriteRequest> {
+        self.state.lock().unwrap().writes.clone()
+    }
+
+    /// An issue as the fake holds it now.
+    pub fn issue(&self, owner: &str, repo: &str, number: i32) -> Option<Value> {
+        self.with_repo(owner, repo, |r| r.issues.get(&number).cloned())
+    }
+
+    /// An issue's comments as the fake holds them now.
+    pub fn comments(&self, owner: &str, repo: &str, number: i32) -> Vec<Value> {
+        self.with_repo(owner, repo, |r| r.comments.get(&number).cloned())
+            .unwrap_or_default()
     }
 
     /// Every request so far, in order.
@@ -438,6 +484,340 @@ fn repo_list(
         .map(|r| items(r).clone())
         .unwrap_or_default();
     page_response(&mut st, &uri, &headers, &q, &items)
+}
+
+/// The write side of the issues API, as gopherbot uses it. Each request is checked as
+/// GitHub checks it: a token (401 without), a JSON body of the documented shape (422
+/// otherwise), an issue that exists (404), a milestone number the repo has (422).
+mod writes {
+    use super::*;
+    use axum::body::Bytes;
+
+    type IssuePath = Path<(String, String, i32)>;
+
+    fn record(st: &mut FakeState, method: &str, uri: &Uri, body: &Value, status: StatusCode) {
+        st.writes.push(WriteRequest {
+            method: method.into(),
+            path: uri.path().to_string(),
+            body: body.clone(),
+            status: status.as_u16(),
+            at: std::time::Instant::now(),
+        });
+    }
+
+    fn answer(status: StatusCode, body: Value) -> Response {
+        (status, axum::Json(body)).into_response()
+    }
+
+    /// Checks the token and parses the body; the error is the response to send.
+    fn check(
+        st: &mut FakeState,
+        method: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Value, Response> {
+        let authed = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("token ") || v.starts_with("Bearer "));
+        let parsed = if body.is_empty() {
+            Ok(Value::Null)
+        } else {
+            serde_json::from_slice::<Value>(body)
+        };
+        let (status, msg) = match (&parsed, authed) {
+            (_, false) => (StatusCode::UNAUTHORIZED, "Requires authentication"),
+            (Err(_), _) => (StatusCode::BAD_REQUEST, "Problems parsing JSON"),
+            (Ok(_), true) => {
+                let v = parsed.unwrap();
+                record(st, method, uri, &v, StatusCode::OK);
+                return Ok(v);
+            }
+        };
+        let v = parsed.unwrap_or(Value::Null);
+        record(st, method, uri, &v, status);
+        Err(answer(status, json!({"message": msg})))
+    }
+
+    /// The last write's status, once the handler knows it.
+    fn status(st: &mut FakeState, status: StatusCode) {
+        if let Some(w) = st.writes.last_mut() {
+            w.status = status.as_u16();
+        }
+    }
+
+    fn invalid(st: &mut FakeState, what: &str) -> Response {
+        status(st, StatusCode::UNPROCESSABLE_ENTITY);
+        answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"message": "Validation Failed", "errors": [{"message": what}]}),
+        )
+    }
+
+    fn gone(st: &mut FakeState) -> Response {
+        status(st, StatusCode::NOT_FOUND);
+        answer(StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
+    }
+
+    fn now(st: &FakeState) -> String {
+        let t = st
+            .clock
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .unwrap_or_else(chrono::Utc::now);
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+
+    /// Runs `f` on the issue, or answers 404.
+    fn with_issue(
+        st: &mut FakeState,
+        (owner, repo, n): (String, String, i32),
+        f: impl FnOnce(&mut Value, &mut FakeRepo, &str) -> Result<Value, String>,
+    ) -> Response {
+        let now = now(st);
+        let Some(r) = st.repos.get_mut(&(owner, repo)) else {
+            return gone(st);
+        };
+        let Some(mut issue) = r.issues.get(&n).cloned() else {
+            return gone(st);
+        };
+        match f(&mut issue, r, &now) {
+            Ok(out) => {
+                issue["updated_at"] = json!(now);
+                r.issues.insert(n, issue);
+                answer(StatusCode::OK, out)
+            }
+            Err(what) => invalid(st, &what),
+        }
+    }
+
+    fn label_names(issue: &Value) -> Vec<Value> {
+        issue["labels"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn issue_labels(State(st): Shared, Path(p): IssuePath) -> Response {
+        let mut st = st.lock().unwrap();
+        let (owner, repo, n) = p;
+        match st.repos.get(&(owner, repo)).and_then(|r| r.issues.get(&n)) {
+            Some(i) => answer(StatusCode::OK, Value::Array(label_names(i))),
+            None => not_found(&mut st, &Uri::from_static("/labels")),
+        }
+    }
+
+    pub async fn add_labels(
+        State(st): Shared,
+        Path(p): IssuePath,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        let v = match check(&mut st, "POST", &uri, &headers, &body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        with_issue(&mut st, p, |issue, _, _| {
+            let names = v["labels"]
+                .as_array()
+                .filter(|a| {
+                    !a.is_empty() && a.iter().all(|l| l.as_str().is_some_and(|s| !s.is_empty()))
+                })
+                .ok_or("labels must be a non-empty array of names")?;
+            let labels = issue["labels"]
+                .as_array_mut()
+                .ok_or("issue has no labels")?;
+            for name in names {
+                if !labels.iter().any(|l| l["name"] == *name) {
+                    labels.push(json!({"name": name, "color": "ededed", "default": false}));
+                }
+            }
+            Ok(Value::Array(labels.clone()))
+        })
+    }
+
+    pub async fn remove_label(
+        State(st): Shared,
+        Path((owner, repo, n, name)): Path<(String, String, i32, String)>,
+        uri: Uri,
+        headers: HeaderMap,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        if let Err(r) = check(&mut st, "DELETE", &uri, &headers, &Bytes::new()) {
+            return r;
+        }
+        let present = st
+            .repos
+            .get(&(owner.clone(), repo.clone()))
+            .and_then(|r| r.issues.get(&n))
+            .is_some_and(|i| label_names(i).iter().any(|l| l["name"] == name.as_str()));
+        if !present {
+            // GitHub: 404 "Label does not exist" for a label the issue lacks.
+            return gone(&mut st);
+        }
+        with_issue(&mut st, (owner, repo, n), |issue, _, _| {
+            let labels = issue["labels"]
+                .as_array_mut()
+                .ok_or("issue has no labels")?;
+            labels.retain(|l| l["name"] != name.as_str());
+            Ok(Value::Array(labels.clone()))
+        })
+    }
+
+    pub async fn edit_issue(
+        State(st): Shared,
+        Path(p): IssuePath,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        let v = match check(&mut st, "PATCH", &uri, &headers, &body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        with_issue(&mut st, p, |issue, repo, now| {
+            let edit = v
+                .as_object()
+                .filter(|o| !o.is_empty())
+                .ok_or("an empty edit")?;
+            for (k, val) in edit {
+                match k.as_str() {
+                    "state" => {
+                        let s = val.as_str().filter(|s| *s == "open" || *s == "closed");
+                        let s = s.ok_or("state must be open or closed")?;
+                        issue["state"] = json!(s);
+                        issue["closed_at"] = if s == "closed" {
+                            json!(now)
+                        } else {
+                            Value::Null
+                        };
+                    }
+                    "state_reason" => {
+                        let ok = ["completed", "not_planned", "reopened"];
+                        if !val.as_str().is_some_and(|r| ok.contains(&r)) {
+                            return Err(
+                                "state_reason must be completed, not_planned or reopened".into()
+                            );
+                        }
+                        issue["state_reason"] = val.clone();
+                    }
+                    "milestone" if val.is_null() => issue["milestone"] = Value::Null,
+                    "milestone" => {
+                        let m = repo
+                            .milestones
+                            .iter()
+                            .find(|m| m["number"] == *val)
+                            .ok_or("milestone number is not one of the repo's")?;
+                        issue["milestone"] = m.clone();
+                    }
+                    "title" | "body" if val.is_string() => issue[k.as_str()] = val.clone(),
+                    other => return Err(format!("field {other:?} is not editable here")),
+                }
+            }
+            Ok(issue.clone())
+        })
+    }
+
+    pub async fn lock_issue(
+        State(st): Shared,
+        Path(p): IssuePath,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        if let Err(r) = check(&mut st, "PUT", &uri, &headers, &body) {
+            return r;
+        }
+        let r = with_issue(&mut st, p, |issue, _, _| {
+            issue["locked"] = json!(true);
+            Ok(Value::Null)
+        });
+        // GitHub answers a lock with 204 No Content.
+        if r.status() == StatusCode::OK {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        r
+    }
+
+    pub async fn create_comment(
+        State(st): Shared,
+        Path(p): IssuePath,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        let v = match check(&mut st, "POST", &uri, &headers, &body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let n = p.2;
+        let resp = with_issue(&mut st, p.clone(), |issue, repo, now| {
+            let body = v["body"].as_str().filter(|b| !b.trim().is_empty());
+            let body = body.ok_or("body must be a non-empty string")?;
+            if body.chars().count() > 65_536 {
+                return Err("body is too long (maximum is 65536 characters)".into());
+            }
+            let cs = repo.comments.entry(n).or_default();
+            let c = json!({
+                "id": 900_000_000 + n as i64 * 1000 + cs.len() as i64,
+                "user": {"login": "gopherbot", "id": 8_566_911, "type": "User", "site_admin": false},
+                "created_at": now, "updated_at": now,
+                "author_association": "CONTRIBUTOR",
+                "body": body,
+            });
+            cs.push(c.clone());
+            issue["comments"] = json!(cs.len());
+            Ok(c)
+        });
+        if resp.status() == StatusCode::OK {
+            status(&mut st, StatusCode::CREATED);
+            let (mut parts, body) = resp.into_parts();
+            parts.status = StatusCode::CREATED;
+            return Response::from_parts(parts, body);
+        }
+        resp
+    }
+
+    pub async fn create_issue(
+        State(st): Shared,
+        Path((owner, repo)): Path<(String, String)>,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let mut st = st.lock().unwrap();
+        let v = match check(&mut st, "POST", &uri, &headers, &body) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let Some(title) = v["title"].as_str().filter(|t| !t.trim().is_empty()) else {
+            return invalid(&mut st, "title must be a non-empty string");
+        };
+        let now = now(&st);
+        let Some(r) = st.repos.get_mut(&(owner, repo)) else {
+            return gone(&mut st);
+        };
+        let n = r.issues.keys().max().copied().unwrap_or(0) + 1;
+        let labels: Vec<Value> = v["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| json!({"name": l, "color": "ededed", "default": false}))
+            .collect();
+        let issue = json!({
+            "id": 700_000_000 + n as i64, "number": n, "title": title,
+            "body": v["body"].as_str().unwrap_or(""),
+            "user": {"login": "gopherbot", "id": 8_566_911, "type": "User", "site_admin": false},
+            "labels": labels, "state": "open", "locked": false, "assignees": [],
+            "milestone": null, "comments": 0,
+            "created_at": now, "updated_at": now, "closed_at": null,
+        });
+        r.issues.insert(n, issue.clone());
+        status(&mut st, StatusCode::CREATED);
+        answer(StatusCode::CREATED, issue)
+    }
 }
 
 /// Generates GitHub-shaped issues, comments, labels and milestones, deterministically.
