@@ -221,6 +221,11 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A time as the JSON shows it.
+pub fn rfc3339(t: i64) -> String {
+    maintner::time::Time::from_unix(t).rfc3339()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,9 +239,4 @@ mod tests {
         assert!(parse_time("August").unwrap_err().contains("not a UTC time"));
         assert!(parse_time("2026-13-01").is_err());
     }
-}
-
-/// A time as the JSON shows it.
-pub fn rfc3339(t: i64) -> String {
-    maintner::time::Time::from_unix(t).rfc3339()
 }

@@ -509,14 +509,24 @@ mod writes {
         (status, axum::Json(body)).into_response()
     }
 
-    /// Checks the token and parses the body; the error is the response to send.
+    /// The answer to a request [`check`] refused.
+    fn refused(status: StatusCode) -> Response {
+        let msg = if status == StatusCode::UNAUTHORIZED {
+            "Requires authentication"
+        } else {
+            "Problems parsing JSON"
+        };
+        answer(status, json!({"message": msg}))
+    }
+
+    /// Checks the token and parses the body; the error is the status to answer with.
     fn check(
         st: &mut FakeState,
         method: &str,
         uri: &Uri,
         headers: &HeaderMap,
         body: &Bytes,
-    ) -> Result<Value, Response> {
+    ) -> Result<Value, StatusCode> {
         let authed = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -526,18 +536,18 @@ mod writes {
         } else {
             serde_json::from_slice::<Value>(body)
         };
-        let (status, msg) = match (&parsed, authed) {
-            (_, false) => (StatusCode::UNAUTHORIZED, "Requires authentication"),
-            (Err(_), _) => (StatusCode::BAD_REQUEST, "Problems parsing JSON"),
-            (Ok(_), true) => {
-                let v = parsed.unwrap();
-                record(st, method, uri, &v, StatusCode::OK);
-                return Ok(v);
-            }
+        let status = match (&parsed, authed) {
+            (_, false) => StatusCode::UNAUTHORIZED,
+            (Err(_), _) => StatusCode::BAD_REQUEST,
+            (Ok(_), true) => StatusCode::OK,
         };
         let v = parsed.unwrap_or(Value::Null);
         record(st, method, uri, &v, status);
-        Err(answer(status, json!({"message": msg})))
+        if status == StatusCode::OK {
+            Ok(v)
+        } else {
+            Err(status)
+        }
     }
 
     /// The last write's status, once the handler knows it.
@@ -614,7 +624,7 @@ mod writes {
         let mut st = st.lock().unwrap();
         let v = match check(&mut st, "POST", &uri, &headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(status) => return refused(status),
         };
         with_issue(&mut st, p, |issue, _, _| {
             let names = v["labels"]
@@ -642,8 +652,8 @@ mod writes {
         headers: HeaderMap,
     ) -> Response {
         let mut st = st.lock().unwrap();
-        if let Err(r) = check(&mut st, "DELETE", &uri, &headers, &Bytes::new()) {
-            return r;
+        if let Err(status) = check(&mut st, "DELETE", &uri, &headers, &Bytes::new()) {
+            return refused(status);
         }
         let present = st
             .repos
@@ -673,7 +683,7 @@ mod writes {
         let mut st = st.lock().unwrap();
         let v = match check(&mut st, "PATCH", &uri, &headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(status) => return refused(status),
         };
         with_issue(&mut st, p, |issue, repo, now| {
             let edit = v
@@ -726,8 +736,8 @@ mod writes {
         body: Bytes,
     ) -> Response {
         let mut st = st.lock().unwrap();
-        if let Err(r) = check(&mut st, "PUT", &uri, &headers, &body) {
-            return r;
+        if let Err(status) = check(&mut st, "PUT", &uri, &headers, &body) {
+            return refused(status);
         }
         let r = with_issue(&mut st, p, |issue, _, _| {
             issue["locked"] = json!(true);
@@ -750,7 +760,7 @@ mod writes {
         let mut st = st.lock().unwrap();
         let v = match check(&mut st, "POST", &uri, &headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(status) => return refused(status),
         };
         let n = p.2;
         let resp = with_issue(&mut st, p.clone(), |issue, repo, now| {
@@ -790,7 +800,7 @@ mod writes {
         let mut st = st.lock().unwrap();
         let v = match check(&mut st, "POST", &uri, &headers, &body) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(status) => return refused(status),
         };
         let Some(title) = v["title"].as_str().filter(|t| !t.trim().is_empty()) else {
             return invalid(&mut st, "title must be a non-empty string");
