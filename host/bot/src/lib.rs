@@ -4,13 +4,16 @@
 //! default, live through GitHub's and Gerrit's REST APIs under a rate limit per API,
 //! each action re-checked against the corpus and recorded in a sqlite [`journal`] so
 //! none is taken twice. A pass only returns decisions, checked against the corpus and
-//! GitHub's and Gerrit's limits; only the executor acts.
+//! GitHub's and Gerrit's limits; only the executor acts. While serving ([`shadow`]), a
+//! candidate version runs beside the serving one and their disagreements are recorded
+//! before it is promoted; a version that keeps faulting is rolled back.
 
 pub mod diff;
 pub mod execute;
 pub mod journal;
 pub mod pass;
 pub mod replay;
+pub mod shadow;
 
 use maintner::Corpus;
 use runtime::{HostData, MaintnerCorpus, Runtime};

@@ -71,6 +71,10 @@ pub struct RuleRun {
     /// The rule's error or the plugin's fault; the other rules still ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The plugin faulted (trapped, ran out of fuel or time), rather than the rule
+    /// reporting an error of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub faulted: bool,
     /// Fuel the rule burned (deterministic for the same component and corpus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
@@ -148,6 +152,7 @@ pub fn run(
             },
             Err(e) => RuleRun {
                 error: Some(e.to_string()),
+                faulted: true,
                 ..checked(&rule.name, vec![], corpus, 0)
             },
         };
@@ -177,6 +182,7 @@ pub fn checked(
         refused: vec![],
         capped_from: (actions.len() > cap).then_some(actions.len()),
         error: None,
+        faulted: false,
         fuel: None,
     };
     for a in actions.into_iter().take(cap) {

@@ -2,6 +2,7 @@
 //! the buildlet pools together. `main.rs` only parses arguments.
 
 pub mod botcmd;
+pub mod botserve;
 pub mod builds;
 pub mod config;
 pub mod dashboard;

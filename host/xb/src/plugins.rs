@@ -60,6 +60,14 @@ pub enum PluginCommand {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Run a candidate bot version (a file or stored version) in shadow beside the
+    /// serving one while `xb serve` runs; without VERSION, show where they disagreed.
+    Shadow {
+        name: String,
+        version: Option<String>,
+    },
+    /// Make the shadow candidate serve, atomically; `rollback` undoes it.
+    Promote { name: String },
 }
 
 /// Runs a command, with the exit status it asks for (`test --golden` and `diff` say
@@ -143,6 +151,10 @@ pub fn run(cmd: PluginCommand, data: &DataDir) -> Result<String> {
         }
         PluginCommand::Describe { what } => describe(data, &what),
         PluginCommand::Test { .. } | PluginCommand::Diff { .. } => Ok(run_status(cmd, data)?.text),
+        PluginCommand::Shadow { name, version } => {
+            crate::botserve::shadow_cmd(data, &name, version.as_deref())
+        }
+        PluginCommand::Promote { name } => crate::botserve::promote_cmd(data, &name),
         PluginCommand::History { name } => {
             let reg = data.registry_read_only()?;
             let mut out = String::new();

@@ -66,6 +66,8 @@ pub struct Host {
     pub coordinator: Option<Arc<Coordinator>>,
     pub pages: Arc<crate::pages::Pages>,
     watcher: tokio::task::JoinHandle<()>,
+    bot: tokio::task::JoinHandle<()>,
+    data: std::path::PathBuf,
 }
 
 impl Host {
@@ -129,6 +131,12 @@ impl Host {
             dashboard.store.clone(),
             coordinator.clone(),
         );
+        let bot = crate::botserve::spawn(
+            data,
+            registry.clone(),
+            maintner.corpus(),
+            maintner.ingest().subscribe(),
+        )?;
         let state = Arc::new(AppState {
             registry,
             admin_token: data.admin_token()?,
@@ -141,6 +149,8 @@ impl Host {
             coordinator,
             pages,
             watcher,
+            bot,
+            data: data.path().to_path_buf(),
         })
     }
 
@@ -148,7 +158,8 @@ impl Host {
         let r = router(self.state.clone())
             .merge(self.maintner.router())
             .merge(self.dashboard.router())
-            .merge(self.pages.router());
+            .merge(self.pages.router())
+            .merge(crate::botserve::router(&self.data));
         match &self.coordinator {
             Some(c) => r.merge(c.router()),
             None => r,
@@ -159,6 +170,7 @@ impl Host {
     /// for an append in progress to finish).
     pub fn shutdown(mut self) -> Result<()> {
         self.watcher.abort();
+        self.bot.abort();
         self.maintner.shutdown();
         self.maintner
             .ingest()
