@@ -110,6 +110,13 @@ fn main() {
             .unwrap()
             .summary()
     );
+    let [store, inst, first, last] =
+        runtime::bench::call_parts(&rt, &local, &work(), 20_000).unwrap();
+    println!("a whole call's parts, local-builders");
+    println!("  store                         {}", store.summary());
+    println!("  instantiate                   {}", inst.summary());
+    println!("  first call (`builds`)         {}", first.summary());
+    println!("  teardown                      {}", last.summary());
     println!("whole plugin call: fresh instance + `builds` + teardown, local-builders");
     println!(
         "  builds                        {}",

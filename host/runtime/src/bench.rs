@@ -94,3 +94,30 @@ pub fn teardown(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Resul
     }
     Ok(Samples::new(out))
 }
+
+/// A whole call's parts, timed within the same call: store creation, instantiation, the
+/// first call on the fresh instance, and teardown (what `Runtime::call` does, less the
+/// span, the slot and the report).
+pub fn call_parts(rt: &Runtime, v: &PluginVersion, work: &Work, n: usize) -> Result<[Samples; 4]> {
+    let mut parts: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let mut store = rt.store(v.label.clone(), rt.defaults())?;
+        let t1 = Instant::now();
+        let instance = v.pre.instantiate(&mut store).map_err(Error::Engine)?;
+        let t2 = Instant::now();
+        let KindInstance::Builders(i) = &instance else {
+            return Err(Error::Engine(wasmtime::Error::msg("a builders plugin")));
+        };
+        i.xbuild_platform_builder_config()
+            .call_builds(&mut store, "linux-amd64-localdev", work)
+            .map_err(Error::Engine)?;
+        let t3 = Instant::now();
+        drop(store);
+        let t4 = Instant::now();
+        for (p, d) in parts.iter_mut().zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3]) {
+            p.push(d);
+        }
+    }
+    Ok(parts.map(Samples::new))
+}

@@ -128,3 +128,41 @@ fn replay_fixes_wasi_clocks_and_randomness() {
         "live calls see the real clock"
     );
 }
+
+/// Nothing one call writes reaches the next: every call gets a fresh instance whose memory
+/// is the component's own image again, however its slot is reset and kept resident (the
+/// pool keeps the pages a call dirtied and copies the image back into them).
+#[test]
+fn no_call_sees_what_an_earlier_call_wrote() {
+    // `builds` answers true when memory is as the image has it: two pages, the name's
+    // first byte (data at 200) is "s", and the bytes at 1200 (in the first page, where
+    // the stack of a compiled guest would be) and 70000 (second page) are zero. Then it
+    // scribbles over all of them and grows the memory by a page, writing there too.
+    let body = r#"
+        (local $fresh i32)
+        (local.set $fresh
+          (i32.and
+            (i32.and (i32.eq (memory.size) (i32.const 2))
+                     (i32.eq (i32.load8_u (i32.const 200)) (i32.const 115)))
+            (i32.and (i32.eqz (i32.load (i32.const 1200)))
+                     (i32.eqz (i32.load (i32.const 70000))))))
+        (i32.store8 (i32.const 200) (i32.const 88))
+        (i32.store (i32.const 1200) (i32.const -1))
+        (i32.store (i32.const 70000) (i32.const -1))
+        (drop (memory.grow (i32.const 1)))
+        (i32.store (i32.const 140000) (i32.const -1))
+        (local.get $fresh)"#;
+    let reg = common::registry();
+    reg.load(
+        &common::builders_component("scribbler", "1", body),
+        "scribbler.wasm",
+    )
+    .unwrap();
+    let plugin = reg.serving("scribbler").unwrap();
+    for call in 0..50 {
+        assert!(
+            plugin.plugin().builds("b", &common::work()).unwrap(),
+            "call {call} saw memory an earlier call wrote"
+        );
+    }
+}
