@@ -146,14 +146,23 @@ impl Store {
         self.inner.changes.load(Ordering::Acquire)
     }
 
-    /// Every repo with a recorded result, sorted.
+    /// Every repo with a recorded result, sorted. One index seek per repo (the unique
+    /// index leads with the repo), however many results there are.
     pub fn repos(&self) -> Result<Vec<String>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare_cached("SELECT DISTINCT repo FROM results ORDER BY repo")
+                .prepare_cached("SELECT min(repo) FROM results WHERE repo > ?1")
                 .ctx("listing repos")?;
-            let rows = stmt.query_map([], |r| r.get(0)).ctx("listing repos")?;
-            rows.map(|r| r.ctx("reading a repo")).collect()
+            let mut out: Vec<String> = vec![];
+            loop {
+                let after = out.last().map_or("", String::as_str);
+                let next: Option<String> =
+                    stmt.query_row([after], |r| r.get(0)).ctx("listing repos")?;
+                match next {
+                    Some(repo) => out.push(repo),
+                    None => return Ok(out),
+                }
+            }
         })
     }
 

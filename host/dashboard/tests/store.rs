@@ -456,3 +456,21 @@ async fn async_callers_run_the_store_off_the_runtime() {
     let n = s.run(|s| Ok(s.recent(5)?.len())).await.unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn repos_and_the_change_counter() {
+    let (_d, s) = open();
+    assert!(s.repos().unwrap().is_empty());
+    assert_eq!(s.changes(), 0);
+    for (repo, commit) in [("net", "n1"), ("go", "g1"), ("net", "n2"), ("build", "b1")] {
+        let key = ResultKey::post_submit("linux-amd64", repo, commit, "");
+        s.record(&result(key, true, None)).unwrap();
+    }
+    assert_eq!(s.repos().unwrap(), ["build", "go", "net"]);
+    assert_eq!(s.changes(), 4, "one per write");
+    s.results_for("go", &["g1"]).unwrap();
+    assert_eq!(s.changes(), 4, "reads change nothing");
+    s.clear(&ResultKey::go("linux-amd64", "g1")).unwrap();
+    assert_eq!(s.changes(), 5);
+    assert_eq!(s.repos().unwrap(), ["build", "net"]);
+}
