@@ -188,7 +188,8 @@ pub fn first_line(msg: &str, max: usize) -> &str {
     &line[..end]
 }
 
-/// The shared stylesheet: system fonts, tables that scroll sideways on a phone.
+/// The shared stylesheet: system fonts, tables that scroll sideways on a phone with
+/// the commit's hash kept in view.
 pub const STYLE: &str = "\
 body{font:14px/1.4 system-ui,sans-serif;margin:0 1em;color:#222;background:#fff}\
 h1{font-size:1.3em;margin:.5em 0}h2{font-size:1.1em;margin:1em 0 .3em}\
@@ -198,6 +199,7 @@ table{border-collapse:collapse;font-size:13px}\
 th,td{padding:1px 4px;border:1px solid #ddd;white-space:nowrap}\
 th{background:#f4f4f4;font-weight:600}\
 td.desc{max-width:28em;overflow:hidden;text-overflow:ellipsis}\
+th.hash{position:sticky;left:0;background:#fff;z-index:1}\
 td.ok{background:#e6f4e6}td.ok a{color:#060}\
 td.fail{background:#fbe3e3}td.fail a{color:#a00;font-weight:600}\
 td.streak{background:#f4b8b8}th.broken{background:#f4b8b8}\
