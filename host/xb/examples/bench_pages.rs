@@ -28,22 +28,21 @@ async fn run() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let store = dashboard::Store::open(&tmp.path().join("dashboard.db"))?;
 
-    let grid = Arc::new(xb::synth::Grid::new(
-        30,
-        60,
-        "runtime: fix a race",
-        "Gopher",
-    ));
-    let grid_pages = pages(
-        &tmp.path().join("grid"),
-        "dashboard.wasm",
-        runtime::HostData {
-            corpus: grid.clone(),
-            results: grid.clone(),
-        },
-        grid,
-        &store,
-    )?;
+    let grid = |builders: usize| -> anyhow::Result<Arc<Pages>> {
+        let g = Arc::new(xb::synth::Grid::new(
+            30,
+            builders,
+            "runtime: fix a race",
+            "Gopher",
+        ));
+        let data = runtime::HostData {
+            corpus: g.clone(),
+            results: g.clone(),
+        };
+        let dir = tmp.path().join(format!("grid-{builders}"));
+        pages(&dir, "dashboard.wasm", data, g, &store)
+    };
+    let grid_pages = grid(60)?;
 
     let log = maintner::disklog::DiskLog::open_read_only(RECORDED)?;
     let corpus: maintnerd::SharedCorpus = Arc::new(std::sync::RwLock::new(
@@ -64,6 +63,11 @@ async fn run() -> anyhow::Result<()> {
     println!("render time, server side (plugin call and page cache):");
     let k = runtime::Kind::Dashboard;
     timing("grid 30 commits x 60 builders", &grid_pages, k, "/", 300).await;
+    // What the cold time grows with: the results crossing into the plugin.
+    for n in [0, 10] {
+        let what = format!("grid 30 commits x {n} builders");
+        timing(&what, &grid(n)?, k, "/", 300).await;
+    }
     let k = runtime::Kind::Devapp;
     timing(
         "release dashboard, recorded corpus",
