@@ -382,7 +382,8 @@ impl Grid {
                 json_str(&self.repo),
                 json_str(&c.hash),
                 json_str(&r.go_commit),
-                json_str(if r.go_commit.is_empty() { "" } else { "master" }),
+                // The Go branch a sub-repository row was built against is not recorded.
+                json_str(""),
                 json_str(&web::Date::from_unix(c.commit_time).rfc3339()),
                 json_str(&self.branch),
                 json_str(&format!("{} <{}>", c.author, c.author_email)),
