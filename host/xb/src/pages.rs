@@ -90,10 +90,15 @@ impl Pages {
             .with_state(self.clone())
     }
 
-    fn stamp(&self) -> Stamp {
+    /// What `kind`'s pages are rendered from: devapp reads only the corpus, so build
+    /// results coming in leave its pages current.
+    fn stamp(&self, kind: Kind) -> Stamp {
         Stamp {
             corpus: self.corpus.generation(),
-            results: self.results.changes(),
+            results: match kind {
+                Kind::Devapp => 0,
+                _ => self.results.changes(),
+            },
         }
     }
 
@@ -113,7 +118,7 @@ impl Pages {
         };
         let key = format!("{kind} {path}?{}", encode_query(&query));
         let versioned = format!("{} {key}", handle.version.id);
-        let stamp = self.stamp();
+        let stamp = self.stamp(kind);
         if let Some(page) = self.cached(&versioned, stamp) {
             return respond(&page, None);
         }

@@ -358,7 +358,7 @@ async fn a_failed_build_log_names_its_failing_step_and_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devapp_pages_render_from_the_recorded_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    let (_host, url) = start_host(dir.path()).await;
+    let (host, url) = start_host(dir.path()).await;
     let resp = reqwest::get(format!("{url}/dev")).await.unwrap();
     assert_eq!(resp.url().path(), "/dev/", "relative links need the slash");
     let (status, index, _) = get(&format!("{url}/dev/")).await;
@@ -368,6 +368,22 @@ async fn devapp_pages_render_from_the_recorded_corpus() {
     }
     let (status, release, _) = get(&format!("{url}/dev/release")).await;
     assert_eq!(status, 200, "{release}");
+    // Cached; a build result coming in does not touch devapp's pages (the corpus would).
+    let before = calls(&host, "devapp");
+    let key = dashboard::ResultKey::go("linux-amd64", "0123456789abcdef0123456789abcdef01234567");
+    host.dashboard
+        .store
+        .record(&dashboard::NewResult {
+            key,
+            ok: true,
+            started: dashboard::store::now(),
+            run_time: std::time::Duration::from_secs(1),
+            log: None,
+        })
+        .unwrap();
+    let (_, again, _) = get(&format!("{url}/dev/release")).await;
+    assert_eq!(again, release);
+    assert_eq!(calls(&host, "devapp"), before, "served from the cache");
     assert!(
         release.contains("<h2 id=\"h-pending-cls\">Pending CLs"),
         "{release}"
