@@ -108,10 +108,12 @@ impl Corpus {
     /// one, which applies the mutations in log order (see [`crate::pipeline`]).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
         let from = self.next_pos.unwrap_or_default();
-        crate::pipeline::for_each_prepared(log, from, |p| {
+        let applied = crate::pipeline::for_each_prepared(log, from, |p| {
             self.apply_parsed(&p.mutation, &mut p.commits);
             self.next_pos = Some(p.end);
-        })
+        });
+        self.gerrit.forget_parsed_meta();
+        applied
     }
 
     /// Applies every record of a reclog file's bytes (e.g. a day file of Go's
@@ -137,7 +139,9 @@ impl Corpus {
     /// Applies one mutation: its github_issue, github, git and gerrit parts, in that order
     /// (Go's `processMutationLocked`).
     pub fn apply(&mut self, m: &Mutation) -> Applied {
-        self.apply_parsed(m, &mut parse_commits(m))
+        let applied = self.apply_parsed(m, &mut parse_commits(m));
+        self.gerrit.forget_parsed_meta();
+        applied
     }
 
     /// [`Corpus::apply`] with the mutation's commits already parsed.

@@ -16,7 +16,7 @@ use crate::git::{
 };
 use crate::intern::{Interner, Sym};
 use crate::maintpb::GerritMutation;
-use crate::notedb::{self, account_id, ClStatus, Footer};
+use crate::notedb::{self, account_id, ClStatus, Footer, MetaMessage, ParsedMeta};
 use crate::time::Time;
 use crate::votes::VoteConfig;
 
@@ -275,6 +275,8 @@ pub struct Gerrit {
     waiting: FxHashMap<GitHash, Vec<(ProjectId, i32)>>,
     /// The project of the previous mutation.
     last: Option<ProjectId>,
+    /// NoteDB messages of meta commits parsed while loading, until their CL applies them.
+    parsed_meta: FxHashMap<CommitId, ParsedMeta>,
 }
 
 /// A `refs/changes/NN/N/V` ref: CL number and version (0 for `meta`).
@@ -390,8 +392,11 @@ impl Gerrit {
         for (c, parsed) in m.commits.iter().zip(commits) {
             match parsed {
                 Ok(parsed) => {
-                    let facts = parsed.take_facts();
+                    let mut facts = parsed.take_facts();
                     let id = git.add_parsed(c, parsed, strings);
+                    if let Some(meta) = facts.as_mut().and_then(|f| f.notedb.take()) {
+                        self.parsed_meta.insert(id, meta);
+                    }
                     self.projects[pid.0 as usize].commits.insert(id);
                     ch.commits.push((id, facts));
                     let hash = git.get(id).hash;
@@ -568,10 +573,14 @@ impl Gerrit {
                     }
                     for id in chain.into_iter().rev() {
                         let c = git.get(id);
-                        if c.msg.contains("\nLabel: ") {
+                        let (meta, has_label) = match self.parsed_meta.remove(&id) {
+                            Some(p) => (p.spans.in_text(&c.msg), p.has_label),
+                            None => (notedb::parse_meta(&c.msg), notedb::has_label_line(&c.msg)),
+                        };
+                        if has_label {
                             proj.num_label_changes += 1;
                         }
-                        apply_meta(cl, c, git, strings, votes);
+                        apply_meta(cl, c, meta, git, strings, votes);
                     }
                     cl.applied = Some(head);
                 }
@@ -583,6 +592,12 @@ impl Gerrit {
         }
         let cl = &proj.cls[&n];
         proj.index.update(cl);
+    }
+
+    /// Drops the NoteDB messages parsed ahead that no CL has applied (their meta commits
+    /// are kept; a CL reaching one later parses it then).
+    pub(crate) fn forget_parsed_meta(&mut self) {
+        self.parsed_meta = FxHashMap::default();
     }
 
     /// Checks the invariants Go's `GerritProject.check` checks (nothing still needed, no
@@ -656,11 +671,11 @@ fn same_diff_stat(git: &Git, a: Option<GitHash>, b: Option<GitHash>) -> bool {
 fn apply_meta(
     cl: &mut GerritCL,
     c: &GitCommit,
+    meta: MetaMessage<'_>,
     git: &Git,
     strings: &mut Interner,
     votes: &VoteConfig,
 ) {
-    let meta = notedb::parse_meta(&c.msg);
     let author = account_id(strings.resolve(c.author));
     if cl.meta_count == 0 {
         cl.owner = author;

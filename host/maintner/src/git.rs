@@ -9,6 +9,7 @@ use crate::fxhash::FxBuild;
 use crate::intern::{Interner, Sym};
 use crate::issuerefs::{parse_github_refs, IssueRefText};
 use crate::maintpb;
+use crate::notedb::ParsedMeta;
 use crate::time::Time;
 
 /// A git object name, 20 bytes (hex only at the edges).
@@ -263,21 +264,29 @@ impl Git {
             }
             return id;
         };
-        let parents: Vec<CommitId> = body
-            .parents
-            .iter()
-            .map(|&h| self.id_or_placeholder(h))
-            .collect();
-        let author = body.author.as_ref().map(|p| p.intern(strings));
+        let parents = match (body.parent, body.more_parents.is_empty()) {
+            (Some(h), true) => Parents::One(self.id_or_placeholder(h)),
+            (first, _) => Parents::Other(
+                first
+                    .iter()
+                    .chain(&body.more_parents)
+                    .map(|&h| self.id_or_placeholder(h))
+                    .collect(),
+            ),
+        };
+        let raw = &pb.raw;
+        let author = body.author.as_ref().map(|p| p.intern(raw, strings));
         let committer = match (&body.committer, &body.author, author) {
             // The committer is usually the author: skip the second lookup.
-            (Some(c), Some(a), Some((sym, ..))) if c.text == a.text => Some((sym, c.time, c.tz)),
-            (c, ..) => c.as_ref().map(|p| p.intern(strings)),
+            (Some(c), Some(a), Some((sym, ..))) if raw[c.text.clone()] == raw[a.text.clone()] => {
+                Some((sym, c.time, c.tz))
+            }
+            (c, ..) => c.as_ref().map(|p| p.intern(raw, strings)),
         };
         let mut c = GitCommit {
             hash: parsed.hash,
             tree: body.tree,
-            parents: Parents::from(parents),
+            parents,
             msg: std::mem::take(&mut body.msg),
             files,
             ..Default::default()
@@ -320,14 +329,18 @@ impl Git {
 pub struct ParsedCommit {
     pub hash: GitHash,
     /// `None` when the mutation carries no raw object (only files for a known commit).
-    pub body: Option<Box<CommitBody>>,
+    pub body: Option<CommitBody>,
 }
 
-/// What a commit's raw object says.
+/// What a commit's raw object says. Only the message is copied out of it: parsing
+/// allocates as little as it can, since whatever it allocates the applying thread has
+/// to hand back.
 #[derive(Clone, Debug, Default)]
 pub struct CommitBody {
     pub tree: GitHash,
-    pub parents: Vec<GitHash>,
+    /// The first parent (almost every commit has exactly one), then any others.
+    pub parent: Option<GitHash>,
+    pub more_parents: Vec<GitHash>,
     pub author: Option<Person>,
     pub committer: Option<Person>,
     pub msg: Box<str>,
@@ -341,24 +354,25 @@ pub struct MessageFacts {
     pub meta: bool,
     /// The GitHub issues the message mentions (none for a meta commit).
     pub refs: Vec<IssueRefText>,
+    /// A meta commit's NoteDB message, parsed.
+    pub notedb: Option<ParsedMeta>,
 }
 
-/// An author or committer line: `Name <email>` (with its interning hash), time, zone.
+/// An author or committer line: where `Name <email>` sits in the raw object, its
+/// interning hash, time and zone.
 #[derive(Clone, Debug)]
 pub struct Person {
-    pub text: Box<str>,
+    text: std::ops::Range<usize>,
     hash: u64,
     pub time: Time,
     pub tz: i16,
 }
 
 impl Person {
-    fn intern(&self, strings: &mut Interner) -> (Sym, Time, i16) {
-        (
-            strings.intern_hashed(&self.text, self.hash),
-            self.time,
-            self.tz,
-        )
+    /// Interns the person's text, read from `raw`, the raw object it was parsed from.
+    fn intern(&self, raw: &[u8], strings: &mut Interner) -> (Sym, Time, i16) {
+        let text = std::str::from_utf8(&raw[self.text.clone()]).unwrap_or_default();
+        (strings.intern_hashed(text, self.hash), self.time, self.tz)
     }
 }
 
@@ -369,7 +383,7 @@ impl ParsedCommit {
         let hash = GitHash::parse(&pb.sha1).ok_or_else(|| CommitError::BadSha1(pb.sha1.clone()))?;
         let raw =
             std::str::from_utf8(&pb.raw).map_err(|_| CommitError::NotUtf8(pb.sha1.clone()))?;
-        let body = (!raw.is_empty()).then(|| Box::new(parse_raw_commit(hash, raw, repo)));
+        let body = (!raw.is_empty()).then(|| parse_raw_commit(hash, raw, repo));
         Ok(ParsedCommit { hash, body })
     }
 
@@ -392,6 +406,7 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
             } else {
                 parse_github_refs(repo, msg)
             },
+            notedb: meta.then(|| ParsedMeta::parse(msg)),
         },
         ..Default::default()
     };
@@ -400,7 +415,8 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
         match key {
             "tree" => c.tree = GitHash::parse(rest).unwrap_or_default(),
             "parent" => match GitHash::parse(rest) {
-                Some(h) => c.parents.push(h),
+                Some(h) if c.parent.is_none() => c.parent = Some(h),
+                Some(h) => c.more_parents.push(h),
                 None => tracing::warn!(commit = %hash, line, "bad parent line"),
             },
             "author" | "committer" => {
@@ -408,8 +424,9 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
                     tracing::warn!(commit = %hash, line, "bad person line");
                     continue;
                 };
+                let start = person.as_ptr() as usize - raw.as_ptr() as usize;
                 let p = Person {
-                    text: person.into(),
+                    text: start..start + person.len(),
                     hash: crate::intern::hash(person),
                     time,
                     tz,

@@ -52,9 +52,12 @@ impl ClStatus {
 }
 
 /// One `Label:` footer value (Go's `parseGerritLabelValue` in maintner/gerrit.go).
+pub type LabelLine<'a> = LabelLineOf<&'a str>;
+
+/// A [`LabelLine`] whose text is of type `S` (a `&str`, or a [`Span`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LabelLine<'a> {
-    pub label: &'a str,
+pub struct LabelLineOf<S> {
+    pub label: S,
     /// `None` for a removal (`-Label`).
     pub value: Option<i8>,
     /// Account id of the voter when the vote is cast or removed on someone's behalf.
@@ -110,33 +113,69 @@ pub fn account_id(person: &str) -> Option<i64> {
 }
 
 /// A footer line, classified.
+pub type Footer<'a> = FooterOf<&'a str>;
+
+/// A [`Footer`] whose text is of type `S` (a `&str`, or a [`Span`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Footer<'a> {
+pub enum FooterOf<S> {
     PatchSet {
         number: i32,
         draft: bool,
     },
-    ChangeId(&'a str),
-    Subject(&'a str),
-    Branch(&'a str),
-    Topic(&'a str),
+    ChangeId(S),
+    Subject(S),
+    Branch(S),
+    Topic(S),
     Status(ClStatus),
     Commit(GitHash),
-    Tag(&'a str),
+    Tag(S),
     Reviewer(i64),
     Cc(i64),
     Removed(i64),
-    Label(LabelLine<'a>),
-    Hashtags(Vec<&'a str>),
+    Label(LabelLineOf<S>),
+    Hashtags(Vec<S>),
     Private(bool),
     WorkInProgress(bool),
     /// Known to NoteDB, not used by the corpus (Groups, Submission-id, Attention, …).
     Ignored,
     /// A key this parser does not know, or a known key with a value it cannot read.
     Unknown {
-        key: &'a str,
-        value: &'a str,
+        key: S,
+        value: S,
     },
+}
+
+impl<S> FooterOf<S> {
+    /// The same footer with each piece of text passed through `f`.
+    pub fn map<T>(self, mut f: impl FnMut(S) -> T) -> FooterOf<T> {
+        use FooterOf::*;
+        match self {
+            PatchSet { number, draft } => PatchSet { number, draft },
+            ChangeId(s) => ChangeId(f(s)),
+            Subject(s) => Subject(f(s)),
+            Branch(s) => Branch(f(s)),
+            Topic(s) => Topic(f(s)),
+            Status(x) => Status(x),
+            Commit(h) => Commit(h),
+            Tag(s) => Tag(f(s)),
+            Reviewer(a) => Reviewer(a),
+            Cc(a) => Cc(a),
+            Removed(a) => Removed(a),
+            Label(l) => Label(LabelLineOf {
+                label: f(l.label),
+                value: l.value,
+                on_behalf_of: l.on_behalf_of,
+            }),
+            Hashtags(v) => Hashtags(v.into_iter().map(f).collect()),
+            Private(b) => Private(b),
+            WorkInProgress(b) => WorkInProgress(b),
+            Ignored => Ignored,
+            Unknown { key, value } => Unknown {
+                key: f(key),
+                value: f(value),
+            },
+        }
+    }
 }
 
 /// Footer keys Gerrit writes that the corpus has no use for.
@@ -201,18 +240,53 @@ fn classify<'a>(key: &'a str, value: &'a str) -> Footer<'a> {
 }
 
 /// A meta commit message, split into its parts.
+pub type MetaMessage<'a> = MetaMessageOf<&'a str>;
+
+/// A [`MetaMessage`] whose text is of type `S` (a `&str`, or a [`Span`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetaMessage<'a> {
-    pub subject: &'a str,
-    pub footers: Vec<Footer<'a>>,
+pub struct MetaMessageOf<S> {
+    pub subject: S,
+    pub footers: Vec<FooterOf<S>>,
     /// The change message and its patch set, when the commit carries one.
-    pub message: Option<(i32, &'a str)>,
+    pub message: Option<(i32, S)>,
 }
 
-impl MetaMessage<'_> {
+/// Where a piece of text sits in the message it was parsed from: start and end bytes.
+/// A message parsed into spans on one thread is read on another beside its text.
+pub type Span = (u32, u32);
+
+impl<'a> MetaMessage<'a> {
+    /// The same parse, its text as spans of `msg` (the message it was parsed from).
+    pub fn to_spans(self, msg: &'a str) -> MetaMessageOf<Span> {
+        let span = |s: &str| {
+            let start = s.as_ptr() as usize - msg.as_ptr() as usize;
+            (start as u32, (start + s.len()) as u32)
+        };
+        self.map(span)
+    }
+}
+
+impl MetaMessageOf<Span> {
+    /// The parse as text of `msg`, the message it was parsed from.
+    pub fn in_text(self, msg: &str) -> MetaMessage<'_> {
+        self.map(|(a, b)| msg.get(a as usize..b as usize).unwrap_or_default())
+    }
+}
+
+impl<S> MetaMessageOf<S> {
+    fn map<T>(self, mut f: impl FnMut(S) -> T) -> MetaMessageOf<T> {
+        MetaMessageOf {
+            subject: f(self.subject),
+            footers: self.footers.into_iter().map(|x| x.map(&mut f)).collect(),
+            message: self.message.map(|(v, s)| (v, f(s))),
+        }
+    }
+}
+
+impl<S> MetaMessageOf<S> {
     pub fn patch_set(&self) -> Option<i32> {
         self.footers.iter().find_map(|f| match f {
-            Footer::PatchSet { number, .. } => Some(*number),
+            FooterOf::PatchSet { number, .. } => Some(*number),
             _ => None,
         })
     }
@@ -225,6 +299,28 @@ pub fn footer_block(msg: &str) -> &str {
         Some(i) => &msg[i + 2..],
         None => "",
     }
+}
+
+/// A meta commit's message parsed ahead, on a loading thread, for the applying one: what
+/// [`parse_meta`] finds, as spans of the message, and whether it has a `Label:` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedMeta {
+    pub spans: MetaMessageOf<Span>,
+    pub has_label: bool,
+}
+
+impl ParsedMeta {
+    pub fn parse(msg: &str) -> ParsedMeta {
+        ParsedMeta {
+            spans: parse_meta(msg).to_spans(msg),
+            has_label: has_label_line(msg),
+        }
+    }
+}
+
+/// Does a meta commit message carry a vote (a `Label:` line)?
+pub fn has_label_line(msg: &str) -> bool {
+    msg.contains("\nLabel: ")
 }
 
 /// Parses a meta commit message.
@@ -461,5 +557,24 @@ mod tests {
             value: "bogus"
         }));
         assert_eq!(m.patch_set(), Some(2));
+    }
+
+    /// A message parsed into spans (on a loading thread) reads back as the same parse.
+    #[test]
+    fn spans_read_back_as_the_same_parse() {
+        for msg in [
+            DRAFT,
+            MERGED,
+            REBASED,
+            REVIEW,
+            UPLOAD_VOTE,
+            HASHTAGS,
+            "",
+            "x\n\nPatch-set: 1\nFoo: bar\n",
+        ] {
+            let parsed = ParsedMeta::parse(msg);
+            assert_eq!(parsed.spans.in_text(msg), parse_meta(msg), "{msg:?}");
+            assert_eq!(parsed.has_label, msg.contains("\nLabel: "));
+        }
     }
 }
