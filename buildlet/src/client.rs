@@ -165,6 +165,11 @@ enum Transport {
         idle: Mutex<Vec<http1::SendRequest<ReqBody>>>,
     },
     H2(http2::SendRequest<ReqBody>),
+    /// HTTP/1.1 over connections dialed back through revdial v1 (Go's reverse buildlets).
+    Revdial {
+        dialer: crate::revdial::Dialer,
+        idle: Mutex<Vec<http1::SendRequest<ReqBody>>>,
+    },
 }
 
 /// A handle on one buildlet. Cheap to clone.
@@ -225,6 +230,20 @@ impl Client {
         }
     }
 
+    /// A client of a Go reverse buildlet, over its revdial v1 session.
+    pub fn from_revdial(name: impl Into<String>, dialer: crate::revdial::Dialer) -> Self {
+        Client {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                transport: Transport::Revdial {
+                    dialer,
+                    idle: Mutex::new(Vec::new()),
+                },
+                auth: None,
+            }),
+        }
+    }
+
     /// Name for logs (address or host name).
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -235,6 +254,7 @@ impl Client {
     pub fn is_closed(&self) -> bool {
         match &self.inner.transport {
             Transport::H2(s) => s.is_closed(),
+            Transport::Revdial { dialer, .. } => dialer.is_closed(),
             Transport::Direct { .. } => false,
         }
     }
@@ -270,21 +290,23 @@ impl Client {
                     header::HOST,
                     addr.parse().map_err(Error::transport("Host header"))?,
                 );
-                req.headers_mut()
-                    .insert(header::TE, http::HeaderValue::from_static("trailers"));
-                let mut send = match take_idle(idle) {
+                let send = match take_idle(idle) {
                     Some(s) => s,
                     None => dial(addr, tls.as_ref()).await?,
                 };
-                let fut = send.send_request(req);
-                {
-                    let mut idle = idle.lock().unwrap();
-                    if idle.len() >= POOL_MAX {
-                        idle.remove(0);
+                send_h1(idle, send, req).await
+            }
+            Transport::Revdial { dialer, idle } => {
+                req.headers_mut()
+                    .insert(header::HOST, http::HeaderValue::from_static("revdial"));
+                let send = match take_idle(idle) {
+                    Some(s) => s,
+                    None => {
+                        let conn = dialer.dial().await.map_err(Error::transport("revdial"))?;
+                        handshake(conn).await?
                     }
-                    idle.push(send);
-                }
-                fut.await.map_err(Error::transport("request"))
+                };
+                send_h1(idle, send, req).await
             }
         }
     }
@@ -524,6 +546,25 @@ async fn copy_exec_output(
         Some("ok") => Ok(()),
         Some(s) => Err(Error::Remote(s.to_string())),
     }
+}
+
+/// Sends over an HTTP/1.1 connection, which then waits in `idle` for the next request.
+async fn send_h1(
+    idle: &Mutex<Vec<http1::SendRequest<ReqBody>>>,
+    mut send: http1::SendRequest<ReqBody>,
+    mut req: Request<ReqBody>,
+) -> Result<Response<Incoming>, Error> {
+    req.headers_mut()
+        .insert(header::TE, http::HeaderValue::from_static("trailers"));
+    let fut = send.send_request(req);
+    {
+        let mut idle = idle.lock().unwrap();
+        if idle.len() >= POOL_MAX {
+            idle.remove(0);
+        }
+        idle.push(send);
+    }
+    fut.await.map_err(Error::transport("request"))
 }
 
 fn take_idle(

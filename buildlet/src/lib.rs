@@ -53,6 +53,7 @@ pub mod fetch;
 pub mod h1;
 pub mod listing;
 pub mod paths;
+pub mod revdial;
 pub mod reverse;
 pub mod server;
 pub mod tls;

@@ -26,8 +26,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::ServerName;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use subtle::ConstantTimeEq;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::client::{Client, HEADER_TIMEOUT};
@@ -289,61 +291,73 @@ impl Acceptor {
         )
     }
 
-    /// Handles one `GET /reverse`: validates, answers 101 and, once upgraded, checks the
-    /// buildlet's `/status` before handing it over.
-    pub async fn handle(&self, mut req: Request) -> Response {
-        let err = |status: StatusCode, msg: &str| (status, format!("{msg}\n")).into_response();
-        if self.require_tls && req.extensions().get::<ConnectedOverTls>().is_none() {
-            return err(
+    /// Checks a registration's headers as Go's coordinator does (`handleReverse`): TLS,
+    /// one kind of mode header, as many keys as modes, each key valid. Legacy
+    /// `X-Go-Builder-Type` modes register as the first mode.
+    fn check(&self, h: &HeaderMap, over_tls: bool) -> Result<Registration, (StatusCode, String)> {
+        if self.require_tls && !over_tls {
+            return Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "buildlet registration requires SSL",
-            );
+                "buildlet registration requires SSL".into(),
+            ));
         }
-        let h = req.headers();
         if h.contains_key(HDR_HOST_TYPE) && h.contains_key(HDR_BUILDER_TYPE) {
-            return err(
+            return Err((
                 StatusCode::BAD_REQUEST,
-                "only one of X-Go-Host-Type and X-Go-Builder-Type may be given",
-            );
+                "only one of X-Go-Host-Type and X-Go-Builder-Type may be given".into(),
+            ));
         }
-        let wants_h2 = h
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case(UPGRADE_TOKEN));
-        if !wants_h2 {
-            return err(
-                StatusCode::BAD_REQUEST,
-                "buildlet binary is too old: want Upgrade: buildlet-h2",
-            );
-        }
-        let hv = |name: &str, h: &HeaderMap| {
+        let hv = |name: &str| {
             h.get_all(name)
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_string))
                 .collect::<Vec<_>>()
         };
-        let types = hv(HDR_HOST_TYPE, h);
-        let keys = hv(HDR_KEY, h);
-        if types.len() != 1 || keys.len() != 1 {
-            return err(
+        let mut modes = hv(HDR_HOST_TYPE);
+        modes.extend(hv(HDR_BUILDER_TYPE));
+        let keys = hv(HDR_KEY);
+        if modes.is_empty() || modes.len() != keys.len() {
+            return Err((
                 StatusCode::PRECONDITION_FAILED,
-                "want exactly one X-Go-Host-Type and one X-Go-Builder-Key",
-            );
+                format!("{} modes but {} keys", modes.len(), keys.len()),
+            ));
         }
-        let (host_type, key) = (types[0].clone(), keys[0].clone());
-        if !(self.check)(&host_type, &key) {
-            return err(StatusCode::PRECONDITION_FAILED, "bad key for mode");
+        if let Some((mode, _)) = modes.iter().zip(&keys).find(|(m, k)| !(self.check)(m, k)) {
+            tracing::warn!(%mode, "reverse registration with a bad key");
+            return Err((StatusCode::PRECONDITION_FAILED, "bad key for mode".into()));
         }
-        let hostname = hv(HDR_HOSTNAME, h)
-            .pop()
-            .unwrap_or_else(|| "unknown".into());
-        let version = hv(HDR_VERSION, h).pop().unwrap_or_default();
+        Ok(Registration {
+            host_type: modes.swap_remove(0),
+            hostname: hv(HDR_HOSTNAME).pop().unwrap_or_else(|| "unknown".into()),
+            version: hv(HDR_VERSION).pop().unwrap_or_default(),
+        })
+    }
+
+    /// Handles one `GET /reverse` that asks for HTTP/2 (`Upgrade: buildlet-h2`):
+    /// validates, answers 101 and, once upgraded, checks the buildlet's `/status`
+    /// before handing it over. Go's revdial v1 registrations are taken earlier, by
+    /// [`Acceptor::serve_conn`], since they need the raw connection.
+    pub async fn handle(&self, mut req: Request) -> Response {
+        let over_tls = req.extensions().get::<ConnectedOverTls>().is_some();
+        let reg = match self.check(req.headers(), over_tls) {
+            Ok(reg) => reg,
+            Err((status, msg)) => return (status, format!("{msg}\n")).into_response(),
+        };
+        if !wants_h2(req.headers()) {
+            return (
+                StatusCode::BAD_REQUEST,
+                "a revdial v1 registration must be the first request of its connection\n",
+            )
+                .into_response();
+        }
         let on_upgrade = hyper::upgrade::on(&mut req);
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(u) => u,
-                Err(e) => return tracing::warn!(%hostname, "reverse upgrade failed: {e}"),
+                Err(e) => {
+                    return tracing::warn!(hostname = %reg.hostname, "reverse upgrade failed: {e}")
+                }
             };
             let conn = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -354,25 +368,13 @@ impl Acceptor {
                 .await;
             let (send, conn) = match conn {
                 Ok(c) => c,
-                Err(e) => return tracing::warn!(%hostname, "reverse HTTP/2 handshake: {e}"),
+                Err(e) => {
+                    return tracing::warn!(hostname = %reg.hostname, "reverse HTTP/2 handshake: {e}")
+                }
             };
             tokio::spawn(conn);
-            let client = Client::from_h2(hostname.clone(), send);
-            match tokio::time::timeout(HEADER_TIMEOUT, client.status()).await {
-                Ok(Ok(st)) if st.version >= 1 => {}
-                other => {
-                    return tracing::warn!(%hostname, "reverse buildlet failed its status check: {other:?}")
-                }
-            }
-            tracing::info!(%hostname, %host_type, %version, "reverse buildlet registered");
-            let _ = tx
-                .send(ReverseBuildlet {
-                    host_type,
-                    hostname,
-                    version,
-                    client,
-                })
-                .await;
+            let client = Client::from_h2(reg.hostname.clone(), send);
+            reg.admit(client, "h2", &tx).await;
         });
         Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -380,6 +382,229 @@ impl Acceptor {
             .header(header::UPGRADE, UPGRADE_TOKEN)
             .body(Body::empty())
             .expect("valid response")
+    }
+
+    /// Serves one accepted connection of the coordinator: a Go buildlet's revdial v1
+    /// registration (`GET /reverse` as the first request, no `Upgrade`) is taken here
+    /// on the raw stream, as Go's coordinator hijacks it; anything else goes to `app`
+    /// over HTTP/1.1 (with upgrades, for our buildlets' HTTP/2), its requests marked
+    /// [`ConnectedOverTls`] when `over_tls`.
+    pub async fn serve_conn<I>(&self, mut io: I, app: axum::Router, over_tls: bool)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let head = match tokio::time::timeout(HEADER_TIMEOUT, read_head(&mut io)).await {
+            Ok(Ok(h)) => h,
+            _ => return, // silent, slow or oversized: drop it
+        };
+        let io = Rewind::new(head.clone(), io);
+        if let Some(headers) = revdial_registration(&head) {
+            return self.register_revdial(io, &headers, over_tls).await;
+        }
+        let app = if over_tls {
+            app.layer(axum::Extension(ConnectedOverTls))
+        } else {
+            app
+        };
+        let svc = TowerToHyperService::new(app);
+        let served = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(io), svc)
+            .with_upgrades()
+            .await;
+        if let Err(e) = served {
+            tracing::debug!("coordinator connection: {e}");
+        }
+    }
+
+    async fn register_revdial<I>(&self, mut io: Rewind<I>, h: &HeaderMap, over_tls: bool)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        io.skip_head();
+        let reg = match self.check(h, over_tls) {
+            Ok(reg) => reg,
+            Err((status, msg)) => {
+                let body = format!("{msg}\n");
+                let resp = format!(
+                    "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or(""),
+                    body.len()
+                );
+                let _ = io.write_all(resp.as_bytes()).await;
+                let _ = io.shutdown().await;
+                return;
+            }
+        };
+        if io
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let dialer = crate::revdial::Dialer::new(io);
+        let client = Client::from_revdial(reg.hostname.clone(), dialer);
+        reg.admit(client, "revdial v1", &self.tx).await;
+    }
+}
+
+/// The coordinator's accept loop: each connection (TLS when `tls` is set, with
+/// `TCP_NODELAY`) goes through [`Acceptor::serve_conn`], with `/reverse` merged into
+/// `app`, until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: Acceptor,
+    app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = app.merge(acceptor.clone().router());
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, app, tls) = (acceptor.clone(), app.clone(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => acceptor.serve_conn(tcp, app, false).await,
+                Some(tls) => match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(tcp)).await {
+                    Ok(Ok(s)) => acceptor.serve_conn(s, app, true).await,
+                    _ => tracing::debug!(%peer, "TLS handshake failed"),
+                },
+            }
+        });
+    }
+}
+
+/// A registration that passed its key check.
+struct Registration {
+    host_type: String,
+    hostname: String,
+    version: String,
+}
+
+impl Registration {
+    /// Checks `/status` over the new connection (Go's coordinator does the same, with
+    /// its 10 s header timeout) and hands the buildlet over.
+    async fn admit(self, client: Client, via: &str, tx: &mpsc::Sender<ReverseBuildlet>) {
+        let Registration {
+            host_type,
+            hostname,
+            version,
+        } = self;
+        match tokio::time::timeout(HEADER_TIMEOUT, client.status()).await {
+            Ok(Ok(st)) if st.version >= 1 => {}
+            other => {
+                return tracing::warn!(%hostname, "reverse buildlet failed its status check: {other:?}")
+            }
+        }
+        tracing::info!(%hostname, %host_type, %version, via, "reverse buildlet registered");
+        let _ = tx
+            .send(ReverseBuildlet {
+                host_type,
+                hostname,
+                version,
+                client,
+            })
+            .await;
+    }
+}
+
+fn wants_h2(h: &HeaderMap) -> bool {
+    h.get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(UPGRADE_TOKEN))
+}
+
+const MAX_HEAD: usize = 64 << 10;
+
+/// Reads until the end of the first request head (or EOF); returns what was read.
+async fn read_head<I: AsyncRead + Unpin>(io: &mut I) -> std::io::Result<Bytes> {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Ok(buf.into());
+        }
+        if buf.len() >= MAX_HEAD {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+        let mut chunk = [0u8; 4096];
+        let n = io.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(buf.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The headers of `head` when it is Go's revdial v1 registration: `GET /reverse`
+/// without `Upgrade: buildlet-h2`.
+fn revdial_registration(head: &[u8]) -> Option<HeaderMap> {
+    let mut hs = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut hs);
+    req.parse(head).ok()?.is_complete().then_some(())?;
+    if req.method != Some("GET") || req.path != Some("/reverse") {
+        return None;
+    }
+    let mut h = HeaderMap::new();
+    for x in req.headers.iter() {
+        let name = header::HeaderName::from_bytes(x.name.as_bytes()).ok()?;
+        h.append(name, http::HeaderValue::from_bytes(x.value).ok()?);
+    }
+    (!wants_h2(&h)).then_some(h)
+}
+
+/// A connection whose first bytes were read already: they are read again first.
+struct Rewind<I> {
+    prefix: Bytes,
+    inner: I,
+}
+
+impl<I> Rewind<I> {
+    fn new(prefix: Bytes, inner: I) -> Self {
+        Rewind { prefix, inner }
+    }
+
+    /// Drops the request head from the prefix, keeping what followed it.
+    fn skip_head(&mut self) {
+        if let Some(end) = self.prefix.windows(4).position(|w| w == b"\r\n\r\n") {
+            let _ = self.prefix.split_to(end + 4);
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.prefix.is_empty() {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
+        }
+        let n = self.prefix.len().min(buf.remaining());
+        buf.put_slice(&self.prefix.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -26,13 +26,13 @@ async fn coordinator() -> Coordinator {
     let (acceptor, rx) = Acceptor::with_master_key(MASTER.to_vec(), false);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(
-            listener.tap_io(|t| drop(t.set_nodelay(true))),
-            acceptor.router(),
-        )
-        .await
-    });
+    tokio::spawn(reverse::serve(
+        listener,
+        acceptor,
+        axum::Router::new(),
+        None,
+        std::future::pending(),
+    ));
     Coordinator { url, rx }
 }
 
@@ -230,9 +230,10 @@ async fn acceptor_refuses_malformed_registrations() {
     let coord = coordinator().await;
     let key = builder_key(MASTER, "t");
     let cases = [
-        (format!("X-Go-Host-Type: t\r\nX-Go-Builder-Key: {key}\r\n"), "400", "buildlet binary is too old"),
+        (format!("X-Go-Host-Type: t\r\nX-Go-Builder-Key: {key}\r\nX-Go-Builder-Key: {key}\r\n"), "412", "1 modes but 2 keys"),
         (format!("Upgrade: buildlet-h2\r\nConnection: Upgrade\r\nX-Go-Host-Type: t\r\nX-Go-Builder-Type: t\r\nX-Go-Builder-Key: {key}\r\n"), "400", "only one of"),
-        ("Upgrade: buildlet-h2\r\nConnection: Upgrade\r\nX-Go-Host-Type: t\r\n".to_string(), "412", "exactly one"),
+        ("Upgrade: buildlet-h2\r\nConnection: Upgrade\r\nX-Go-Host-Type: t\r\n".to_string(), "412", "1 modes but 0 keys"),
+        ("X-Go-Builder-Key: 00\r\n".to_string(), "412", "0 modes but 1 keys"),
         ("Upgrade: buildlet-h2\r\nConnection: Upgrade\r\nX-Go-Host-Type: t\r\nX-Go-Builder-Key: 00\r\n".to_string(), "412", "bad key for mode"),
     ];
     for (headers, status, text) in cases {
