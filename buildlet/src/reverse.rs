@@ -216,6 +216,67 @@ pub async fn connect_and_serve(
     Ok(())
 }
 
+/// Registers over `io` the way Go's buildlet does (`GET /reverse` with no `Upgrade`,
+/// then revdial v1) and serves `buildlet` on each connection the coordinator dials back,
+/// until the session ends. This is what lets our buildlet join a coordinator that only
+/// speaks revdial v1, and it is the Go buildlet's side in tests.
+pub async fn serve_revdial_v1<I>(
+    mut io: I,
+    cfg: &ReverseConfig,
+    buildlet: Arc<Buildlet>,
+) -> Result<(), ReverseError>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let head = format!(
+        "GET /reverse HTTP/1.1\r\nHost: {}\r\n{HDR_HOST_TYPE}: {}\r\n{HDR_KEY}: {}\r\n\
+         {HDR_HOSTNAME}: {}\r\n{HDR_VERSION}: {PROTOCOL_VERSION}\r\n\r\n",
+        cfg.coordinator, cfg.host_type, cfg.key, cfg.hostname
+    );
+    let io_err = |source| ReverseError::Dial {
+        addr: cfg.coordinator.clone(),
+        source,
+    };
+    io.write_all(head.as_bytes()).await.map_err(io_err)?;
+    // Byte by byte, so nothing after the head (the first revdial frame) is consumed.
+    let mut resp = Vec::new();
+    while !resp.ends_with(b"\r\n\r\n") && resp.len() < MAX_HEAD {
+        let mut b = [0u8; 1];
+        if io.read(&mut b).await.map_err(io_err)? == 0 {
+            break;
+        }
+        resp.push(b[0]);
+    }
+    if !resp.starts_with(b"HTTP/1.1 101 ") {
+        let mut body = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), io.read_to_end(&mut body)).await;
+        let text = String::from_utf8_lossy(&resp);
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::BAD_GATEWAY);
+        return Err(ReverseError::Refused {
+            status,
+            body: String::from_utf8_lossy(&body).trim_end().to_string(),
+        });
+    }
+    let mut listener = crate::revdial::Listener::new(io);
+    loop {
+        tokio::select! {
+            conn = listener.accept() => match conn {
+                Ok(conn) => drop(tokio::spawn(crate::h1::serve_conn(conn, buildlet.router()))),
+                Err(e) => return Err(ReverseError::Dial {
+                    addr: cfg.coordinator.clone(),
+                    source: e,
+                }),
+            },
+            _ = buildlet.halted() => return Ok(()),
+        }
+    }
+}
+
 /// A buildlet that registered with the coordinator.
 #[derive(Debug, Clone)]
 pub struct ReverseBuildlet {

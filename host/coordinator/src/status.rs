@@ -4,6 +4,7 @@
 //! log, streamed while it runs) and Prometheus text for `/metrics`.
 
 use crate::coordinator::{unserved, Coordinator};
+use crate::pool::reverse::Fleet;
 use crate::pool::{Capacity, Machine};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -13,6 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use dashboard::store::now;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -236,6 +238,25 @@ impl Coordinator {
             .route("/status.json", get(json))
             .route("/status/logs/{id}", get(log))
             .with_state(self.clone())
+    }
+
+    /// `/status/reverse.json` (Go's `types.ReverseBuilderStatus`) for `fleet`.
+    pub fn reverse_router(self: &Arc<Self>, fleet: Fleet) -> Router {
+        let c = self.clone();
+        Router::new().route(
+            "/status/reverse.json",
+            get(move || async move { Json(fleet.status(&c.queued_by_host_type())) }),
+        )
+    }
+
+    /// Builds waiting, per host type.
+    pub fn queued_by_host_type(&self) -> BTreeMap<String, u32> {
+        let st = self.inner.state.lock().unwrap();
+        let mut by = BTreeMap::new();
+        for q in st.queue.values() {
+            *by.entry(q.spec.host_type.clone()).or_insert(0) += 1;
+        }
+        by
     }
 
     /// The log of a running or recently ended build.

@@ -7,6 +7,7 @@
 
 pub mod fixed;
 pub mod local;
+pub mod reverse;
 
 use buildlet::client::Client;
 use serde::Serialize;
