@@ -156,7 +156,13 @@ pub struct ClientOptions {
     pub user: Option<String>,
     /// TLS with this client config (e.g. [`crate::tls::pinned_client_config`]).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Talk to the remote buildlet of this name through a coordinator (`addr`), which
+    /// forwards requests carrying `X-Buildlet-Proxy` (gomote).
+    pub proxy_name: Option<String>,
 }
+
+/// The header naming the remote buildlet a coordinator forwards a request to.
+pub const PROXY_HEADER: &str = "X-Buildlet-Proxy";
 
 enum Transport {
     Direct {
@@ -182,6 +188,7 @@ struct Inner {
     transport: Transport,
     auth: Option<String>,
     name: String,
+    proxy_name: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -215,6 +222,7 @@ impl Client {
                     idle: Mutex::new(Vec::new()),
                 },
                 auth,
+                proxy_name: opts.proxy_name,
             }),
         }
     }
@@ -226,6 +234,7 @@ impl Client {
                 name: name.into(),
                 transport: Transport::H2(send),
                 auth: None,
+                proxy_name: None,
             }),
         }
     }
@@ -240,6 +249,7 @@ impl Client {
                     idle: Mutex::new(Vec::new()),
                 },
                 auth: None,
+                proxy_name: None,
             }),
         }
     }
@@ -259,11 +269,24 @@ impl Client {
         }
     }
 
+    /// Sends a request as it is (path and query, method, headers, body) and returns the
+    /// response unread: what a coordinator forwarding gomote requests needs.
+    pub async fn round_trip(&self, req: Request<ReqBody>) -> Result<Response<Incoming>, Error> {
+        self.send(req).await
+    }
+
     async fn send(&self, mut req: Request<ReqBody>) -> Result<Response<Incoming>, Error> {
         if let Some(a) = &self.inner.auth {
             req.headers_mut().insert(
                 header::AUTHORIZATION,
                 a.parse().expect("base64 is a valid header"),
+            );
+        }
+        if let Some(p) = &self.inner.proxy_name {
+            req.headers_mut().insert(
+                PROXY_HEADER,
+                p.parse()
+                    .map_err(Error::transport("X-Buildlet-Proxy header"))?,
             );
         }
         match &self.inner.transport {

@@ -468,8 +468,10 @@ impl Acceptor {
             app
         };
         let svc = TowerToHyperService::new(app);
+        // Go's HTTP client (gomote's) never sends `TE: trailers`; the shim asks for the
+        // trailers that carry a proxied `/exec` result.
         let served = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(io), svc)
+            .serve_connection(TokioIo::new(crate::h1::TrailersShim::new(io)), svc)
             .with_upgrades()
             .await;
         if let Err(e) = served {
@@ -511,8 +513,9 @@ impl Acceptor {
 }
 
 /// The coordinator's accept loop: each connection (TLS when `tls` is set, with
-/// `TCP_NODELAY`) goes through [`Acceptor::serve_conn`], with `/reverse` merged into
-/// `app`, until `shutdown` resolves.
+/// `TCP_NODELAY`) goes through [`Acceptor::serve_conn`] until `shutdown` resolves.
+/// `app` should route `/reverse` to the acceptor ([`Acceptor::router`]) for our
+/// buildlets' HTTP/2 registrations.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     acceptor: Acceptor,
@@ -520,7 +523,6 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let app = app.merge(acceptor.clone().router());
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {

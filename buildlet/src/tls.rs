@@ -24,6 +24,8 @@ pub enum TlsError {
     NoCert(String),
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),
+    #[error("making a certificate: {0}")]
+    Generate(String),
 }
 
 pub(crate) fn provider() -> Arc<CryptoProvider> {
@@ -54,6 +56,15 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
         source,
     })?;
     server_config_from(certs, key)
+}
+
+/// A self-signed certificate for `names` (DNS names or IP addresses), as PEM
+/// (certificate, private key): what a development coordinator serves.
+pub fn self_signed(names: &[&str]) -> Result<(String, String), TlsError> {
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+    Ok((ck.cert.pem(), ck.key_pair.serialize_pem()))
 }
 
 /// Server config from DER values.

@@ -203,8 +203,8 @@ async fn farm() -> Farm {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(reverse::serve(
         listener,
-        acceptor,
-        axum::Router::new(),
+        acceptor.clone(),
+        acceptor.router(),
         Some(tokio_rustls::TlsAcceptor::from(Arc::new(server))),
         std::future::pending(),
     ));

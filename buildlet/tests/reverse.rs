@@ -28,8 +28,8 @@ async fn coordinator() -> Coordinator {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(reverse::serve(
         listener,
-        acceptor,
-        axum::Router::new(),
+        acceptor.clone(),
+        acceptor.router(),
         None,
         std::future::pending(),
     ));

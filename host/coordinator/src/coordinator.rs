@@ -17,6 +17,7 @@ use crate::pool::{BoxFuture, Lease, Pools};
 use crate::runner::{self, Outcome, RunContext};
 use crate::schedule::{self, Queued};
 use crate::stats::Latency;
+use crate::trybots::{GerritConfig, Reviews};
 use dashboard::model::{Building, NewResult, ResultKey};
 use dashboard::store::{now, Store};
 use maintner::time::Time;
@@ -47,6 +48,8 @@ pub struct Config {
     pub rescan: Duration,
     /// Git mirrors and source tarballs.
     pub mirror_dir: PathBuf,
+    /// Where try results are posted; `None`: recorded only.
+    pub gerrit: Option<GerritConfig>,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             step_timeout_cap: None,
             rescan: Duration::from_secs(30),
             mirror_dir,
+            gerrit: None,
         }
     }
 }
@@ -82,6 +86,8 @@ pub struct Active {
     pub machine: String,
     pub started: Time,
     pub log: LiveLog,
+    /// Stops its task (a try build whose patch set is obsolete).
+    pub abort: Option<tokio::task::AbortHandle>,
 }
 
 /// A build that ended, kept for the status page.
@@ -122,6 +128,8 @@ pub(crate) struct State {
     pub next_id: u64,
     pub builders: BuilderSet,
     pub last_fallback: Option<String>,
+    /// The builds of each current try set, by (change, patch set).
+    pub try_sets: HashMap<(i32, i32), Vec<BuildSpec>>,
 }
 
 pub(crate) struct Inner {
@@ -133,6 +141,7 @@ pub(crate) struct Inner {
     pub run: RunContext,
     pub state: Mutex<State>,
     pub counters: Counters,
+    pub reviews: Option<Arc<Reviews>>,
     wake: Notify,
     rescan: Notify,
 }
@@ -153,7 +162,9 @@ impl Drop for Coordinator {
 }
 
 impl Coordinator {
-    pub fn start(cfg: Config, parts: Parts) -> Coordinator {
+    /// Starts finding, dispatching and (with a Gerrit configured) posting try results.
+    /// Fails only when the trybot journal cannot be opened.
+    pub fn start(cfg: Config, parts: Parts) -> anyhow::Result<Coordinator> {
         let remotes = cfg
             .repos
             .iter()
@@ -164,7 +175,12 @@ impl Coordinator {
             pools: parts.pools.clone(),
             step_timeout_cap: cfg.step_timeout_cap,
         };
+        let reviews = match &cfg.gerrit {
+            Some(g) => Some(Arc::new(Reviews::open(g.clone())?)),
+            None => None,
+        };
         let inner = Arc::new(Inner {
+            reviews: reviews.clone(),
             cfg,
             registry: parts.registry,
             corpus: parts.corpus,
@@ -176,11 +192,14 @@ impl Coordinator {
             wake: Notify::new(),
             rescan: Notify::new(),
         });
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(find_loop(inner.clone(), parts.corpus_changed)),
             tokio::spawn(dispatch_loop(inner.clone())),
         ];
-        Coordinator { inner, tasks }
+        if let Some(r) = reviews {
+            tasks.push(tokio::spawn(r.post_loop()));
+        }
+        Ok(Coordinator { inner, tasks })
     }
 
     /// Look for work now (after a retry cleared a result, a plugin was swapped).
@@ -237,7 +256,11 @@ async fn dispatch_loop(inner: Arc<Inner>) {
         let i = inner.clone();
         let started = tokio::task::spawn_blocking(move || i.dispatch()).await;
         for (q, def, lease) in started.unwrap_or_default() {
-            tokio::spawn(build(inner.clone(), q, def, lease));
+            let id = q.id;
+            let task = tokio::spawn(build(inner.clone(), q, def, lease));
+            if let Some(a) = inner.state.lock().unwrap().active.get_mut(&id) {
+                a.abort = Some(task.abort_handle());
+            }
         }
         tokio::select! {
             _ = inner.wake.notified() => {},
@@ -266,6 +289,15 @@ impl Inner {
                 self.cfg.trybots,
             )
         };
+        let mut try_sets: HashMap<(i32, i32), Vec<BuildSpec>> = HashMap::new();
+        for b in &found.builds {
+            if let WorkKind::Try { change, patch_set } = b.work.kind {
+                try_sets
+                    .entry((change, patch_set))
+                    .or_default()
+                    .push(b.clone());
+            }
+        }
         let fresh: Vec<BuildSpec> = {
             let st = self.state.lock().unwrap();
             found
@@ -315,8 +347,11 @@ impl Inner {
                 st.known.remove(&q.spec.key());
             }
         }
+        cancel_obsolete(&mut st, &found.try_sets);
         st.builders = set;
+        st.try_sets = try_sets;
         drop(st);
+        self.review_try_sets(None);
         self.counters.queued.fetch_add(added, Relaxed);
         self.counters.dropped.fetch_add(stale.len() as u64, Relaxed);
         if added > 0 {
@@ -384,12 +419,42 @@ impl Inner {
                     machine: "starting".into(),
                     started: now(),
                     log: LiveLog::default(),
+                    abort: None,
                 },
             );
             self.counters.started.fetch_add(1, Relaxed);
             out.push((q, def, lease));
         }
+        drop(st);
+        for (q, _, _) in &out {
+            if let WorkKind::Try { change, patch_set } = q.spec.work.kind {
+                self.review_try_sets(Some((change, patch_set)));
+            }
+        }
         out
+    }
+
+    /// Journals what the try sets call for (one set, or all). Blocking (sqlite).
+    fn review_try_sets(&self, only: Option<(i32, i32)>) {
+        let Some(reviews) = &self.reviews else { return };
+        let sets: Vec<(Vec<BuildSpec>, bool)> = {
+            let st = self.state.lock().unwrap();
+            st.try_sets
+                .iter()
+                .filter(|(k, _)| only.is_none_or(|o| o == **k))
+                .map(|(_, specs)| {
+                    let started = specs.iter().any(|s| {
+                        st.known
+                            .get(&s.key())
+                            .is_some_and(|id| st.active.contains_key(id))
+                    });
+                    (specs.clone(), started)
+                })
+                .collect()
+        };
+        for (specs, started) in sets {
+            reviews.note(&specs, started, &self.store);
+        }
     }
 
     fn log_of(&self, id: u64) -> LiveLog {
@@ -515,13 +580,56 @@ async fn finish(
         }
     };
     tracing::info!(build = %q.spec.title(), outcome = %text, "build finished");
-    let mut st = inner.state.lock().unwrap();
-    st.active.remove(&q.id);
-    st.known.remove(&key);
-    push_recent(&mut st, finished(&q, text, ok, hash, duration, log));
-    drop(st);
+    {
+        let mut st = inner.state.lock().unwrap();
+        st.active.remove(&q.id);
+        st.known.remove(&key);
+        push_recent(&mut st, finished(&q, text, ok, hash, duration, log));
+    }
     live.finish();
+    if let WorkKind::Try { change, patch_set } = q.spec.work.kind {
+        let i = inner.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || i.review_try_sets(Some((change, patch_set)))).await;
+    }
     inner.wake.notify_one();
+}
+
+/// Stops the running builds of try sets that are no longer current (a new patch set
+/// was uploaded, or the trybot request withdrawn), as Go's coordinator does.
+fn cancel_obsolete(st: &mut State, current: &HashSet<(i32, i32)>) {
+    let obsolete: Vec<u64> = st
+        .active
+        .values()
+        .filter(|a| {
+            matches!(a.spec.work.kind, WorkKind::Try { change, patch_set }
+            if !current.contains(&(change, patch_set)))
+        })
+        .map(|a| a.id)
+        .collect();
+    for id in obsolete {
+        let Some(a) = st.active.remove(&id) else {
+            continue;
+        };
+        if let Some(h) = &a.abort {
+            h.abort();
+        }
+        st.known.remove(&a.spec.key());
+        tracing::info!(build = %a.spec.title(), "cancelled: its patch set is obsolete");
+        a.log.append("\n:: cancelled: the try set is obsolete\n");
+        a.log.finish();
+        let f = Finished {
+            id,
+            spec: a.spec,
+            outcome: "cancelled: obsolete patch set".into(),
+            ok: false,
+            log_hash: String::new(),
+            finished: now(),
+            duration: Duration::ZERO,
+            log: a.log,
+        };
+        push_recent(st, f);
+    }
 }
 
 fn finished(

@@ -18,6 +18,7 @@
 pub mod builders;
 pub mod coordinator;
 pub mod finder;
+pub mod gomote;
 pub mod livelog;
 pub mod mirror;
 pub mod model;
@@ -26,6 +27,7 @@ pub mod runner;
 pub mod schedule;
 pub mod stats;
 pub mod status;
+pub mod trybots;
 
 pub use coordinator::{Config, Coordinator};
 pub use finder::RepoWatch;

@@ -42,8 +42,8 @@ async fn farm() -> Farm {
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(reverse::serve(
         listener,
-        acceptor,
-        axum::Router::new(),
+        acceptor.clone(),
+        acceptor.router(),
         None,
         std::future::pending(),
     ));

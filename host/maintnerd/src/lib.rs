@@ -18,6 +18,7 @@
 
 pub mod botissues;
 pub mod cli;
+pub mod fakegerrit;
 pub mod fakegithub;
 pub mod fixture;
 pub mod follower;

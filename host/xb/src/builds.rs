@@ -7,7 +7,9 @@ use anyhow::{Context, Result};
 use coordinator::builders::BuilderSet;
 use coordinator::pool::fixed::FixedPool;
 use coordinator::pool::local::{LocalConfig, LocalPool};
+use coordinator::pool::reverse::{Checks, Fleet};
 use coordinator::pool::Pools;
+use coordinator::trybots::GerritConfig;
 use coordinator::{Config, Coordinator, RepoWatch};
 use runtime::{PoolKind, Registry};
 use serde::Deserialize;
@@ -35,6 +37,10 @@ pub struct BuildSetup {
     pub env_dir: PathBuf,
     /// The buildlet command of local pools: `{xb}` stands for this executable.
     pub buildlet: Vec<String>,
+    /// Go's public development master key instead of `<data>/builder-master.key`'s.
+    pub dev_keys: bool,
+    /// Where trybot results are posted (the journal goes in the data directory).
+    pub gerrit: Option<crate::config::GerritSettings>,
 }
 
 impl Default for BuildSetup {
@@ -49,6 +55,8 @@ impl Default for BuildSetup {
             pools: BTreeMap::new(),
             env_dir: ENV_DIR.into(),
             buildlet: vec!["{xb}".into(), "buildlet".into()],
+            dev_keys: false,
+            gerrit: None,
         }
     }
 }
@@ -71,17 +79,34 @@ fn local_toml(env_dir: &Path, host_type: &str) -> Result<LocalToml> {
     }
 }
 
-/// A pool for every host type the serving builders plugins define as local (and any
-/// host type the configuration gives fixed buildlets to). Blocking: plugin calls.
-pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<Pools> {
+/// A pool for every host type the serving builders plugins define as local or reverse
+/// (and any host type the configuration gives fixed buildlets to, or makes reverse),
+/// and the fleet the reverse pools share. Blocking: plugin calls.
+pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<(Pools, Fleet)> {
     let mut pools = Pools::new();
     let set = BuilderSet::load(registry);
+    let reverse: BTreeMap<String, u32> = setup
+        .pools
+        .iter()
+        .filter(|(_, p)| p.reverse == Some(true))
+        .map(|(n, p)| (n.clone(), p.expect.unwrap_or(0)))
+        .chain(
+            set.host_types
+                .iter()
+                .filter(|(n, t)| t.pool == PoolKind::Reverse && !setup.pools.contains_key(*n))
+                .map(|(n, _)| (n.clone(), 0)),
+        )
+        .collect();
+    let fleet = Fleet::new(pools.notifier(), Checks::default(), reverse.clone());
+    for name in reverse.keys() {
+        pools.add(fleet.pool(name));
+    }
     let xb = std::env::current_exe()
         .context("finding this executable")?
         .to_string_lossy()
         .into_owned();
     for (name, settings) in &setup.pools {
-        if settings.fixed.is_empty() {
+        if settings.fixed.is_empty() || pools.get(name).is_some() {
             continue;
         }
         let pw = match &settings.password_file {
@@ -125,11 +150,11 @@ pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<Poo
         tracing::info!(host_type = %name, count = cfg.count, "local pool");
         pools.add(Arc::new(LocalPool::new(cfg, pools.notifier())));
     }
-    Ok(pools)
+    Ok((pools, fleet))
 }
 
 /// The coordinator's configuration, with the demo repository when it is built.
-pub fn config(setup: &BuildSetup, data: &Path, demo_remote: Option<&Path>) -> Config {
+pub fn config(setup: &BuildSetup, data: &Path, demo_remote: Option<&Path>) -> Result<Config> {
     let mut repos = setup.repos.clone();
     if let Some(remote) = demo_remote {
         repos.push(RepoWatch {
@@ -144,7 +169,24 @@ pub fn config(setup: &BuildSetup, data: &Path, demo_remote: Option<&Path>) -> Co
     cfg.trybots = setup.trybots;
     cfg.max_builds = setup.max_builds;
     cfg.step_timeout_cap = setup.step_timeout_cap;
-    cfg
+    if let Some(g) = &setup.gerrit {
+        let password = match &g.password_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        cfg.gerrit = Some(GerritConfig {
+            url: g.url.trim_end_matches('/').to_string(),
+            auth: g.user.clone().zip(password),
+            public_url: g.public_url.trim_end_matches('/').to_string(),
+            journal: data.join("trybots.db"),
+        });
+    }
+    Ok(cfg)
 }
 
 pub type SharedCoordinator = Arc<Coordinator>;

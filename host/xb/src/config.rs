@@ -21,11 +21,22 @@ struct File {
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub listen: Option<SocketAddr>,
+    /// TLS listener: reverse buildlets register and gomote users connect here.
+    pub listen_tls: Option<SocketAddr>,
+    /// Certificate chain and key (PEM) of the TLS listener; without them a self-signed
+    /// certificate is made in `<data>/tls/`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Use Go's public development master key ("gophers rule"), so Go's buildlets and
+    /// gomote started in dev mode work with no key files.
+    pub dev_keys: Option<bool>,
     pub data: Option<PathBuf>,
     /// Create and build the demo repository.
     pub demo: Option<bool>,
     pub maintner: MaintnerSettings,
     pub coordinator: CoordinatorSettings,
+    /// Where trybot results are posted.
+    pub gerrit: Option<GerritSettings>,
     /// Per host type.
     pub pools: BTreeMap<String, PoolSettings>,
 }
@@ -53,6 +64,18 @@ pub struct CoordinatorSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct GerritSettings {
+    /// Gerrit's base URL.
+    pub url: String,
+    /// This server's public URL, for links in the posts.
+    pub public_url: String,
+    /// HTTP credentials: the user, and a file holding the password.
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RepoSettings {
     pub name: String,
     pub project: String,
@@ -74,6 +97,10 @@ pub struct PoolSettings {
     pub fixed: Vec<String>,
     /// Their password, read from this file.
     pub password_file: Option<PathBuf>,
+    /// Machines of this host type dial in (reverse buildlets) instead.
+    pub reverse: Option<bool>,
+    /// Reverse machines expected (shown as `Expect` in `/status/reverse.json`).
+    pub expect: Option<u32>,
 }
 
 /// The environment `env` of the file at `path` (the embedded file if `None`).

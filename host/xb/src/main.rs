@@ -35,6 +35,13 @@ enum Command {
         /// Listen address [default: the configuration's, else 127.0.0.1:8080].
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// TLS listen address, where reverse buildlets register [default: the
+        /// configuration's].
+        #[arg(long)]
+        listen_tls: Option<SocketAddr>,
+        /// No TLS listener.
+        #[arg(long)]
+        no_tls: bool,
         /// Build nothing: no coordinator, no pools.
         #[arg(long)]
         no_coordinator: bool,
@@ -102,6 +109,8 @@ fn main() -> Result<()> {
         config,
         env,
         listen,
+        listen_tls,
+        no_tls,
         no_coordinator,
         no_demo,
         env_dir,
@@ -147,8 +156,20 @@ fn main() -> Result<()> {
                 .collect(),
             pools: settings.pools.clone(),
             env_dir,
+            dev_keys: settings.dev_keys.unwrap_or(false),
+            gerrit: settings.gerrit.clone(),
             ..defaults
         };
+        if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+            anyhow::bail!("tls_cert and tls_key go together: set both or neither");
+        }
+        let tls = listen_tls
+            .or(settings.listen_tls)
+            .filter(|_| !no_tls)
+            .map(|addr| xb::serve::TlsListen {
+                addr,
+                cert_key: settings.tls_cert.clone().zip(settings.tls_key.clone()),
+            });
         let cfg = ServeConfig {
             listen: listen
                 .or(settings.listen)
@@ -158,6 +179,7 @@ fn main() -> Result<()> {
             maintner,
             watch_interval: Duration::from_millis(watch_ms),
             build: (!no_coordinator && c.enabled.unwrap_or(true)).then_some(build),
+            tls,
         };
         return tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg));
     }

@@ -29,6 +29,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use coordinator::gomote::{Gomote, GomoteConfig};
+use coordinator::pool::reverse::Fleet;
 use coordinator::Coordinator;
 use runtime::{Kind, Registry, SlotInfo};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,16 @@ pub struct ServeConfig {
     pub watch_interval: Duration,
     /// How to build; `None`: no coordinator.
     pub build: Option<BuildSetup>,
+    /// The TLS listener, where reverse buildlets register.
+    pub tls: Option<TlsListen>,
+}
+
+/// Where and with what certificate to listen with TLS.
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    pub addr: SocketAddr,
+    /// Certificate chain and key (PEM); `None`: a self-signed one in `<data>/tls/`.
+    pub cert_key: Option<(PathBuf, PathBuf)>,
 }
 
 pub struct AppState {
@@ -65,6 +77,11 @@ pub struct Host {
     pub dashboard: Arc<dashboard::Dashboard>,
     pub coordinator: Option<Arc<Coordinator>>,
     pub pages: Arc<crate::pages::Pages>,
+    /// Reverse buildlets: their registrations and the machines that joined.
+    pub acceptor: Option<buildlet::Acceptor>,
+    pub fleet: Option<Fleet>,
+    /// Remote buildlets for people.
+    pub gomote: Option<Gomote>,
     watcher: tokio::task::JoinHandle<()>,
     bot: tokio::task::JoinHandle<()>,
     data: std::path::PathBuf,
@@ -104,6 +121,9 @@ impl Host {
         };
         let mut maintner = open_maintner(data, cfg, &maintner_args).await?;
         maintner.start_pollers();
+        if cfg.build.as_ref().is_some_and(|b| b.dev_keys) {
+            use_dev_key(data)?;
+        }
         let dashboard = open_dashboard(data, &registry, maintner.corpus()).await?;
         registry.runtime().set_host_data(runtime::HostData {
             corpus: Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
@@ -111,9 +131,9 @@ impl Host {
         });
         std::fs::create_dir_all(data.incoming())?;
         let watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
-        let coordinator = match &cfg.build {
-            Some(setup) => Some(
-                start_coordinator(
+        let (coordinator, fleet, pools) = match &cfg.build {
+            Some(setup) => {
+                let (c, f, p) = start_coordinator(
                     data,
                     setup,
                     &registry,
@@ -121,9 +141,10 @@ impl Host {
                     &dashboard,
                     demo.as_deref(),
                 )
-                .await?,
-            ),
-            None => None,
+                .await?;
+                (Some(c), Some(f), Some(p))
+            }
+            None => (None, None, None),
         };
         let pages = crate::pages::Pages::new(
             registry.clone(),
@@ -137,6 +158,31 @@ impl Host {
             maintner.corpus(),
             maintner.ingest().subscribe(),
         )?;
+        let gomote = pools.map(|pools| {
+            let key = dashboard.key.clone();
+            let cfg = GomoteConfig {
+                check_key: Arc::new(move |user, k| {
+                    bool::from(key.builder_key(user).as_bytes().ct_eq(k.as_bytes()))
+                }),
+                idle_timeout: Duration::from_secs(30 * 60),
+                sweep_every: Duration::from_secs(60),
+                create_wait: Duration::from_secs(10 * 60),
+            };
+            let g = Gomote::new(cfg, registry.clone(), pools);
+            tokio::spawn(g.clone().sweep_loop());
+            g
+        });
+        let acceptor = fleet.as_ref().map(|fleet| {
+            let key = dashboard.key.clone();
+            let (acceptor, rx) = buildlet::Acceptor::new(
+                move |host_type, k| {
+                    bool::from(key.builder_key(host_type).as_bytes().ct_eq(k.as_bytes()))
+                },
+                true,
+            );
+            tokio::spawn(fleet.clone().admit_from(rx));
+            acceptor
+        });
         let state = Arc::new(AppState {
             registry,
             admin_token: data.admin_token()?,
@@ -148,6 +194,9 @@ impl Host {
             dashboard,
             coordinator,
             pages,
+            acceptor,
+            fleet,
+            gomote,
             watcher,
             bot,
             data: data.path().to_path_buf(),
@@ -160,8 +209,22 @@ impl Host {
             .merge(self.dashboard.router())
             .merge(self.pages.router())
             .merge(crate::botserve::router(&self.data));
-        match &self.coordinator {
+        let r = match &self.coordinator {
             Some(c) => r.merge(c.router()),
+            None => r,
+        };
+        let r = match (&self.coordinator, &self.fleet) {
+            (Some(c), Some(f)) => r.merge(c.reverse_router(f.clone())),
+            _ => r,
+        };
+        let r = match &self.acceptor {
+            Some(a) => r.merge(a.clone().router()),
+            None => r,
+        };
+        match &self.gomote {
+            Some(g) => r
+                .merge(g.router())
+                .layer(middleware::from_fn_with_state(g.clone(), Gomote::proxy)),
             None => r,
         }
     }
@@ -187,14 +250,79 @@ pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
+    let (stopped, mut stopping) = tokio::sync::watch::channel(false);
+    if let Some(tls) = &cfg.tls {
+        let server = tls_server(&data, tls)?;
+        let l = tokio::net::TcpListener::bind(tls.addr)
+            .await
+            .with_context(|| format!("listening on {}", tls.addr))?;
+        tracing::info!(addr = %l.local_addr()?, "TLS listener (reverse buildlets, gomote)");
+        let acceptor = host.acceptor.clone().unwrap_or_else(|| {
+            buildlet::Acceptor::new(|_, _| false, true).0 // no coordinator: nothing registers
+        });
+        let mut stop_tls = stopping.clone();
+        tokio::spawn(buildlet::reverse::serve(
+            l,
+            acceptor,
+            host.router(),
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(server))),
+            async move {
+                let _ = stop_tls.wait_for(|s| *s).await;
+            },
+        ));
+    }
     tracing::info!(addr = %listener.local_addr()?, data = %data.path().display(), "xb serving");
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stopped.send(true);
+    });
     axum::serve(listener, host.router())
-        .with_graceful_shutdown(stop)
+        .with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })
         .await?;
     host.shutdown()?;
     tracing::info!("xb stopped");
     Ok(())
 }
+
+/// The TLS listener's configuration: the named certificate, or a self-signed one for
+/// `localhost` and `127.0.0.1` kept in `<data>/tls/` (made on first use).
+pub fn tls_server(data: &DataDir, tls: &TlsListen) -> Result<rustls::ServerConfig> {
+    let (cert, key) = match &tls.cert_key {
+        Some(ck) => ck.clone(),
+        None => {
+            let dir = data.path().join("tls");
+            let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+            if !cert.exists() || !key.exists() {
+                std::fs::create_dir_all(&dir)?;
+                let (c, k) = buildlet::tls::self_signed(&["localhost", "127.0.0.1"])?;
+                crate::data::write_private(&key, &k)?;
+                std::fs::write(&cert, c)?;
+                tracing::info!(cert = %cert.display(), "made a self-signed TLS certificate");
+            }
+            (cert, key)
+        }
+    };
+    Ok(buildlet::tls::server_config(&cert, &key)?)
+}
+
+/// Dev environment: the master key is Go's public development key, so Go's buildlets
+/// and gomote in dev mode need no key files. An existing different key is kept.
+fn use_dev_key(data: &DataDir) -> Result<()> {
+    let path = data.path().join("builder-master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(k) if k.trim() != DEV_MASTER_KEY => {
+            tracing::warn!(key = %path.display(), "dev_keys is set but the data directory has its own master key; keeping it")
+        }
+        Ok(_) => {}
+        Err(_) => crate::data::write_private(&path, DEV_MASTER_KEY)?,
+    }
+    Ok(())
+}
+
+/// Go's development master key (its buildlet's and gomote's dev mode).
+pub const DEV_MASTER_KEY: &str = "gophers rule";
 
 /// The pools and the coordinator, fed by the corpus's changes and recording into the
 /// dashboard's store.
@@ -205,18 +333,18 @@ async fn start_coordinator(
     maintner: &maintnerd::Maintnerd,
     dashboard: &dashboard::Dashboard,
     demo: Option<&std::path::Path>,
-) -> Result<Arc<Coordinator>> {
+) -> Result<(Arc<Coordinator>, Fleet, coordinator::pool::Pools)> {
     let (s, r, d) = (setup.clone(), registry.clone(), data.path().to_path_buf());
-    let pools = tokio::task::spawn_blocking(move || builds::pools(&s, &r, &d)).await??;
-    let cfg = builds::config(setup, data.path(), demo);
+    let (pools, fleet) = tokio::task::spawn_blocking(move || builds::pools(&s, &r, &d)).await??;
+    let cfg = builds::config(setup, data.path(), demo)?;
     let parts = coordinator::coordinator::Parts {
         registry: registry.clone(),
         corpus: maintner.corpus(),
         corpus_changed: maintner.ingest().subscribe(),
         store: dashboard.store.clone(),
-        pools,
+        pools: pools.clone(),
     };
-    Ok(Arc::new(Coordinator::start(cfg, parts)))
+    Ok((Arc::new(Coordinator::start(cfg, parts)?), fleet, pools))
 }
 
 /// Resolves at SIGINT (Ctrl-C) or SIGTERM (what `kill` and service managers send):

@@ -33,6 +33,8 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
             "127.0.0.1:0",
             "--no-seed",
             "--no-coordinator",
+            "--listen-tls",
+            "127.0.0.1:0",
         ])
         .arg("--bundled")
         .arg(common::bundled_dir())
@@ -116,6 +118,7 @@ async fn bad_input_an_empty_webhook_secret_is_refused_at_start() {
         },
         watch_interval: Duration::from_millis(50),
         build: None,
+        tls: None,
     };
     let Err(err) = xb::serve::Host::start(&data, &cfg).await else {
         panic!("started with an empty webhook secret");

@@ -202,16 +202,19 @@ impl World {
     }
 
     pub fn start(&self, cfg: Config, pools: Pools) -> Arc<Coordinator> {
-        Arc::new(Coordinator::start(
-            cfg,
-            Parts {
-                registry: self.registry.clone(),
-                corpus: self.ingest.corpus().clone(),
-                corpus_changed: self.ingest.subscribe(),
-                store: self.store.clone(),
-                pools,
-            },
-        ))
+        Arc::new(
+            Coordinator::start(
+                cfg,
+                Parts {
+                    registry: self.registry.clone(),
+                    corpus: self.ingest.corpus().clone(),
+                    corpus_changed: self.ingest.subscribe(),
+                    store: self.store.clone(),
+                    pools,
+                },
+            )
+            .unwrap(),
+        )
     }
 
     /// Waits until `n` results are recorded (or panics after a while, with the status).

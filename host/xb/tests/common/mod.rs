@@ -61,6 +61,7 @@ pub async fn start_with(
         maintner: Default::default(),
         watch_interval: std::time::Duration::from_millis(50),
         build,
+        tls: None,
     };
     let host = xb::serve::Host::start(&data, &cfg).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
