@@ -49,7 +49,9 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 fn try_work(w: &World) -> Vec<i32> {
     let corpus = w.ingest.corpus();
     let c = corpus.read().unwrap();
-    c.try_work().iter().map(|t| t.cl).collect()
+    let mut cls: Vec<i32> = c.try_work().iter().map(|t| t.cl).collect();
+    cls.sort();
+    cls
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -183,4 +185,62 @@ async fn a_review_gerrit_refuses_is_not_retried() {
     assert_eq!(j.attempts, 1);
     assert!(j.last_error.as_deref().unwrap().contains("404"), "{j:?}");
     task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_patch_set_cancels_the_obsolete_try_set() {
+    let w = World::new(&[("a", PASS)], 2).await;
+    let ps1 = change(&w, 401, "sleep 30\n");
+    w.poller.sync_round().await.unwrap();
+    let fake = FakeGerrit::start(w.remote.clone()).await.unwrap();
+    let mut cfg = w.config();
+    cfg.gerrit = Some(gerrit(&w, &fake));
+    let c = w.start(cfg, w.pools(None));
+    until("patch set 1 building", || {
+        c.snapshot()
+            .active
+            .iter()
+            .any(|a| a.commit == ps1 && a.machine != "starting")
+    })
+    .await;
+    let ps2 = maintnerd::fixture::add_patch_set(
+        &w.remote,
+        &OpenChange {
+            number: 401,
+            patch_set: 2,
+            parent: w.head(),
+            time: 1_700_000_100,
+            file: ("tests/z401.sh".into(), PASS.into()),
+            votes: vec!["Run-TryBot=+1".into()],
+        },
+    )
+    .unwrap();
+    w.poller.sync_round().await.unwrap();
+    until("patch set 1 cancelled", || {
+        c.snapshot()
+            .recent
+            .iter()
+            .any(|f| f.commit == ps1 && f.state.starts_with("cancelled"))
+    })
+    .await;
+    until("patch set 2 voted", || {
+        fake.reviews()
+            .iter()
+            .any(|r| r.labels.contains_key("TryBot-Result"))
+    })
+    .await;
+    let votes: Vec<_> = fake
+        .reviews()
+        .into_iter()
+        .filter(|r| !r.labels.is_empty())
+        .collect();
+    assert_eq!(votes.len(), 1, "{votes:#?}");
+    assert_eq!(
+        (votes[0].patch_set, votes[0].revision.as_str()),
+        (2, ps2.as_str())
+    );
+    assert_eq!(votes[0].labels["TryBot-Result"], 1);
+    let recorded = w.store.recent(10).unwrap();
+    assert!(recorded.iter().all(|r| r.key.commit != ps1), "{recorded:?}");
+    assert!(w.canaries_alive());
 }

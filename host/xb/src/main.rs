@@ -78,6 +78,8 @@ enum Command {
     /// Manage plugins in the data directory.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Remote buildlets: create, run commands on, copy files to and from, destroy.
+    Gomote(xb::gomote::GomoteArgs),
     /// Run a buildlet (what the local pool starts; `xb buildlet --help`).
     #[command(disable_help_flag = true)]
     Buildlet {
@@ -104,6 +106,10 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     if let Command::Buildlet { args } = cli.command {
         return tokio::runtime::Runtime::new()?.block_on(buildlet::cli::run(args));
+    }
+    if let Command::Gomote(args) = cli.command {
+        return tokio::runtime::Runtime::new()?
+            .block_on(xb::gomote::run(args, &mut tokio::io::stdout()));
     }
     if let Command::Serve {
         config,
@@ -185,7 +191,9 @@ fn main() -> Result<()> {
     }
     let data = DataDir::new(cli.data.unwrap_or(DEFAULT_DATA.into()))?;
     match cli.command {
-        Command::Serve { .. } | Command::Buildlet { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Buildlet { .. } | Command::Gomote(_) => {
+            unreachable!("handled above")
+        }
         Command::Corpus(cmd) => {
             tokio::runtime::Runtime::new()?.block_on(maintnerd::cli::run(cmd, &data.maintner()))
         }
