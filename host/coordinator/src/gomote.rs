@@ -28,11 +28,22 @@ use std::time::{Duration, SystemTime};
 /// The oldest gomote client accepted (Go's `gomoteVersion` check).
 pub const MIN_CLIENT_VERSION: &str = "20160922";
 
+/// Checks a user's key: `(user, key) -> valid` (user is `user-<name>`).
+pub type KeyCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// A refused request: its status and message.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.0, &self.1)
+    }
+}
+
 /// Settings of remote buildlets.
 #[derive(Clone)]
 pub struct GomoteConfig {
-    /// Checks a user's key: `(user, key) -> valid` (user is `user-<name>`).
-    pub check_key: Arc<dyn Fn(&str, &str) -> bool + Send + Sync>,
+    pub check_key: KeyCheck,
     pub idle_timeout: Duration,
     pub sweep_every: Duration,
     /// How long `create` waits for a free machine.
@@ -131,7 +142,7 @@ impl Gomote {
         }
         let user = match g.user(req.headers()) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let client = {
             let mut h = g.held.lock().unwrap();
@@ -166,25 +177,25 @@ impl Gomote {
     }
 
     /// The authenticated user (`user-<name>`), or the refusal.
-    fn user(&self, h: &HeaderMap) -> Result<String, Response> {
+    fn user(&self, h: &HeaderMap) -> Result<String, Refusal> {
         let Some((user, key)) = basic_auth(h) else {
-            return Err(error(
+            return Err(Refusal(
                 StatusCode::BAD_REQUEST,
-                "gomote requires HTTP Basic auth",
+                "gomote requires HTTP Basic auth".into(),
             ));
         };
         if !user.starts_with("user-") || !(self.cfg.check_key)(&user, &key) {
-            return Err(error(StatusCode::UNAUTHORIZED, "bad user or key"));
+            return Err(Refusal(StatusCode::UNAUTHORIZED, "bad user or key".into()));
         }
         Ok(user)
     }
 
     /// Takes a machine of `host_type`, waiting for one to come free.
-    async fn lease(&self, host_type: &str) -> Result<Lease, Response> {
+    async fn lease(&self, host_type: &str) -> Result<Lease, Refusal> {
         let Some(pool) = self.pools.get(host_type).cloned() else {
-            return Err(error(
+            return Err(Refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("no pool for host type {host_type}"),
+                format!("no pool for host type {host_type}"),
             ));
         };
         let wait = async {
@@ -198,10 +209,10 @@ impl Gomote {
         };
         match tokio::time::timeout(self.cfg.create_wait, wait).await {
             Ok(Ok(lease)) => Ok(lease),
-            Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"))),
-            Err(_) => Err(error(
+            Ok(Err(e)) => Err(Refusal(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))),
+            Err(_) => Err(Refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "no machine came free in time",
+                "no machine came free in time".into(),
             )),
         }
     }
@@ -222,7 +233,7 @@ async fn create(
 ) -> Response {
     let user = match g.user(&headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if f.version.as_str() < MIN_CLIENT_VERSION {
         return error(
@@ -244,7 +255,7 @@ async fn create(
     let host_type = def.builder.host_type.clone();
     let lease = match g.lease(&host_type).await {
         Ok(l) => l,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let now = SystemTime::now();
     let expires = now + g.cfg.idle_timeout;
@@ -279,7 +290,7 @@ async fn create(
 async fn list(State(g): State<Gomote>, headers: HeaderMap) -> Response {
     let user = match g.user(&headers) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mine: Vec<RemoteBuildlet> = g
         .held

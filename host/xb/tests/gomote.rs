@@ -114,7 +114,7 @@ async fn a_user_creates_drives_and_destroys_a_remote_buildlet() {
         (b.user.as_str(), b.host_type.as_str()),
         ("user-alice", "host-linux-amd64-localdev")
     );
-    assert_eq!(alice.list().await.unwrap(), [b.clone()]);
+    assert_eq!(alice.list().await.unwrap(), std::slice::from_ref(&b));
 
     // Requests go through the coordinator to the machine; exec's result trailer too.
     let m = alice.buildlet(&b.name);
