@@ -745,3 +745,30 @@ fn test_dir_pieces_weigh_their_share_of_fifty_seconds() {
         assert_eq!(s.len(), 10, "{s:?}");
     }
 }
+
+/// Every host type has its folder in `env/`: a README saying how its machines are had,
+/// and for containers the image and pod template.
+#[test]
+fn every_host_type_has_an_env_folder() {
+    let env = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../env");
+    let mut missing = vec![];
+    for (name, h) in hosts() {
+        let dir = env.join(&name);
+        let mut want = vec!["README.md"];
+        match h.pool {
+            PoolKind::Kubernetes => want.extend(["Dockerfile", "pod.yaml"]),
+            PoolKind::Local => want.push("local.toml"),
+            PoolKind::Reverse | PoolKind::Vm => {}
+        }
+        for f in want {
+            if !dir.join(f).is_file() {
+                missing.push(format!("env/{name}/{f}"));
+            }
+        }
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+        if !readme.starts_with(&format!("# {name} ")) {
+            missing.push(format!("env/{name}/README.md names another host type"));
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}

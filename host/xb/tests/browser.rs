@@ -284,7 +284,15 @@ async fn a_person_reads_the_grid_its_logs_and_devapp_in_chromium() {
     // The branch switcher works without scripts: choose, press Show.
     b.click("#branch option").await;
     b.click("form button[type=submit]").await;
-    let switched = b.url().await;
+    // A form's navigation may still be under way when the click returns.
+    let mut switched = b.url().await;
+    for _ in 0..100 {
+        if switched.contains("branch=") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        switched = b.url().await;
+    }
     assert!(
         switched.contains("repo=build") && switched.contains("branch=master"),
         "{switched}"
