@@ -563,15 +563,28 @@ impl DiskLog {
     pub fn for_each_record_from<E>(
         &self,
         from: RecordPos,
+        f: impl FnMut(RecordRef<'_>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<LogError>,
+    {
+        self.for_each_record_checked_by(from, check_segment, f)
+    }
+
+    /// Like [`DiskLog::for_each_record_from`], with each segment checked by `check` (called
+    /// in segment order, before the segment is read) instead of by [`check_segment`] here,
+    /// so that a caller can check segments ahead on another thread.
+    pub fn for_each_record_checked_by<E>(
+        &self,
+        from: RecordPos,
+        mut check: impl FnMut(&SegmentInfo) -> Result<(), LogError>,
         mut f: impl FnMut(RecordRef<'_>) -> Result<(), E>,
     ) -> Result<(), E>
     where
         E: From<LogError>,
     {
         for seg in self.segments().iter().filter(|s| s.number >= from.segment) {
-            if !seg.growing {
-                check_sha_streaming(&seg.path, seg.size, &seg.sha224)?;
-            }
+            check(seg)?;
             let start = if seg.number == from.segment {
                 from.offset
             } else {
@@ -819,6 +832,15 @@ fn stream_records<E: From<LogError>>(
 }
 
 /// Checks that the first `size` bytes of `path` have SHA-224 `expected`, reading in chunks.
+/// Checks a frozen segment against the SHA-224 its name carries (a growing one has none
+/// to check).
+pub fn check_segment(seg: &SegmentInfo) -> Result<(), LogError> {
+    if seg.growing {
+        return Ok(());
+    }
+    check_sha_streaming(&seg.path, seg.size, &seg.sha224)
+}
+
 fn check_sha_streaming(path: &Path, size: u64, expected: &str) -> Result<(), LogError> {
     let actual = sha224_of_file(path, size)?;
     if actual != expected {

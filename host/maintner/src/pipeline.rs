@@ -1,6 +1,6 @@
-//! Loading a log on several threads: one reads the segments (checking each one's SHA-224
-//! and the record framing) and deals the records out in batches, round robin, to
-//! preparing threads that decode them and parse their commits; the calling thread takes
+//! Loading a log on several threads: one checks each segment's SHA-224 ahead, one reads
+//! the segments (checking the record framing) and deals the records out in batches, round
+//! robin, to preparing threads that decode them and parse their commits; the calling thread takes
 //! the prepared batches back in the same round-robin order, so it applies the mutations
 //! in log order while the next batches are being prepared.
 //!
@@ -12,7 +12,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use prost::Message;
 
-use crate::disklog::{DiskLog, LogError, RecordPos, RecordRef, SegmentInfo};
+use crate::disklog::{check_segment, DiskLog, LogError, RecordPos, RecordRef, SegmentInfo};
 use crate::git::{CommitError, ParsedCommit};
 use crate::maintpb::Mutation;
 
@@ -134,14 +134,38 @@ pub(crate) fn for_each_prepared(
             prepared.push(rx);
             spent.push(spent_tx);
         }
-        scope.spawn(move || read_batches(log, from, raw_senders));
+        let (checked_tx, checked) = channel();
+        scope.spawn(move || check_segments(segments, from, checked_tx));
+        scope.spawn(move || read_batches(log, from, checked, raw_senders));
         apply_in_order(prepared, spent, apply)
     })
 }
 
+/// Checks the segments from `from` on, in order, and sends each result; stops after a bad
+/// one. Reading waits for a segment's result before reading it, but not for the check of
+/// the segments after it.
+fn check_segments(
+    segments: &[SegmentInfo],
+    from: RecordPos,
+    checked: Sender<Result<(), LogError>>,
+) {
+    for seg in segments.iter().filter(|s| s.number >= from.segment) {
+        let r = check_segment(seg);
+        let bad = r.is_err();
+        if checked.send(r).is_err() || bad {
+            return;
+        }
+    }
+}
+
 /// Deals the records out, batch `i` to preparing thread `i % n`; the last batch carries
 /// the error reading stopped at, if any.
-fn read_batches(log: &DiskLog, from: RecordPos, workers: Vec<SyncSender<RawBatch>>) {
+fn read_batches(
+    log: &DiskLog,
+    from: RecordPos,
+    checked: Receiver<Result<(), LogError>>,
+    workers: Vec<SyncSender<RawBatch>>,
+) {
     let mut next = 0;
     let mut send = |b: RawBatch| {
         let sent = workers[next % workers.len()].send(b);
@@ -149,7 +173,9 @@ fn read_batches(log: &DiskLog, from: RecordPos, workers: Vec<SyncSender<RawBatch
         sent.map_err(|_| Stop::Hangup)
     };
     let mut batch = RawBatch::new(from.segment);
-    let r = log.for_each_record_from(from, |r| {
+    // The checking thread sends one result per segment, in the order they are read.
+    let check = |seg: &SegmentInfo| checked.recv().unwrap_or_else(|_| check_segment(seg));
+    let r = log.for_each_record_checked_by(from, check, |r| {
         if r.pos.segment != batch.segment || batch.bytes.len() >= BATCH_BYTES {
             send(std::mem::replace(&mut batch, RawBatch::new(r.pos.segment)))?;
         }

@@ -81,3 +81,40 @@ fn load_on_several_threads_applies_in_log_order() {
         maintner::dump::render(&one_by_one)
     );
 }
+
+/// Segments are checked against their SHA-224 ahead of reading, on another thread; a
+/// tampered segment still stops the load before any of its records, after every record
+/// of the segments before it.
+#[test]
+fn load_stops_at_a_tampered_segment_after_applying_the_ones_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
+    let big = |n| {
+        let mut m = issue(n);
+        m.github_issue.as_mut().unwrap().body = "b".repeat(9 << 20);
+        m
+    };
+    // Two of these pass a segment's 16 MiB: each gets a segment of its own.
+    log.append_batch(&[big(1), big(2), big(3), big(4), issue(5)])
+        .unwrap();
+    let segments = log.segments();
+    assert!(segments.len() >= 3, "{segments:?}");
+    let tampered = segments[1].path.clone();
+    drop(log);
+    let mut bytes = std::fs::read(&tampered).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&tampered, &bytes).unwrap();
+
+    let log = DiskLog::open_read_only(dir.path()).unwrap();
+    let mut c = Corpus::default();
+    match c.catch_up(&log) {
+        Err(LogError::Checksum { path, .. }) => assert_eq!(path, tampered),
+        other => panic!("want a checksum error, got {other:?}"),
+    }
+    assert_eq!(
+        c.stats().github_issues,
+        1,
+        "segment 0's issue, nothing after it"
+    );
+}
