@@ -382,6 +382,12 @@ struct Meta {
 }
 
 fn write_metas(s: &mut String, number: i32, metas: &[Meta]) {
+    write_metas_from(s, number, metas, None)
+}
+
+/// Meta commits on change `number`'s meta ref, the first on top of `from` when given
+/// (a chain that exists already).
+fn write_metas_from(s: &mut String, number: i32, metas: &[Meta], mut from: Option<String>) {
     let r = change_ref(number, "meta");
     for m in metas {
         let _ = writeln!(s, "commit {r}");
@@ -392,6 +398,9 @@ fn write_metas(s: &mut String, number: i32, metas: &[Meta]) {
             m.time
         );
         data(s, &m.message);
+        if let Some(tip) = from.take() {
+            let _ = writeln!(s, "from {tip}");
+        }
         s.push('\n');
     }
 }
@@ -705,21 +714,8 @@ fn append_metas(repo: &Path, number: i32, metas: &[Meta]) -> Result<(), FixtureE
         }
     })?;
     let mut s = String::new();
-    let mut from = Some(String::from_utf8_lossy(&tip).trim().to_string());
-    for m in metas {
-        let _ = writeln!(s, "commit {r}");
-        let _ = writeln!(s, "author {} {} +0000", m.author, m.time);
-        let _ = writeln!(
-            s,
-            "committer Gerrit Code Review <noreply-gerritcodereview@google.com> {} +0000",
-            m.time
-        );
-        data(&mut s, &m.message);
-        if let Some(tip) = from.take() {
-            let _ = writeln!(s, "from {tip}");
-        }
-        s.push('\n');
-    }
+    let tip = String::from_utf8_lossy(&tip).trim().to_string();
+    write_metas_from(&mut s, number, metas, Some(tip));
     fast_import(repo, &s)?;
     Ok(())
 }

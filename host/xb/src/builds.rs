@@ -109,15 +109,7 @@ pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<(Po
         if settings.fixed.is_empty() || pools.get(name).is_some() {
             continue;
         }
-        let pw = match &settings.password_file {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?
-                    .trim()
-                    .to_string(),
-            ),
-            None => None,
-        };
+        let pw = settings.password_file.as_deref().map(secret).transpose()?;
         let machines: Vec<(String, Option<String>)> = settings
             .fixed
             .iter()
@@ -153,6 +145,14 @@ pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<(Po
     Ok((pools, fleet))
 }
 
+/// A password kept in a file, without the white space around it.
+fn secret(path: &Path) -> Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .trim()
+        .to_string())
+}
+
 /// The coordinator's configuration, with the demo repository when it is built.
 pub fn config(setup: &BuildSetup, data: &Path, demo_remote: Option<&Path>) -> Result<Config> {
     let mut repos = setup.repos.clone();
@@ -170,15 +170,7 @@ pub fn config(setup: &BuildSetup, data: &Path, demo_remote: Option<&Path>) -> Re
     cfg.max_builds = setup.max_builds;
     cfg.step_timeout_cap = setup.step_timeout_cap;
     if let Some(g) = &setup.gerrit {
-        let password = match &g.password_file {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?
-                    .trim()
-                    .to_string(),
-            ),
-            None => None,
-        };
+        let password = g.password_file.as_deref().map(secret).transpose()?;
         cfg.gerrit = Some(GerritConfig {
             url: g.url.trim_end_matches('/').to_string(),
             auth: g.user.clone().zip(password),

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use std::sync::Arc;
 use xb::config::PoolSettings;
 use xb::gomote::Session;
-use xb::serve::{TlsListen, DEV_MASTER_KEY};
+use xb::serve::DEV_MASTER_KEY;
 
 const BUILDER: &str = "linux-amd64-demo";
 
@@ -47,21 +47,7 @@ async fn farm(dir: &std::path::Path) -> Farm {
         ..Default::default()
     };
     let (host, url) = start_with(dir, Some(setup)).await;
-    let data = xb::data::DataDir::new(dir).unwrap();
-    let tls = TlsListen {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        cert_key: None,
-    };
-    let server = xb::serve::tls_server(&data, &tls).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(buildlet::reverse::serve(
-        listener,
-        host.acceptor.clone().unwrap(),
-        host.router(),
-        Some(tokio_rustls::TlsAcceptor::from(Arc::new(server))),
-        std::future::pending(),
-    ));
+    let port = common::serve_tls(&host, dir).await;
     let cert = dir.join("tls/cert.pem");
     Farm {
         _host: host,

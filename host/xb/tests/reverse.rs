@@ -10,7 +10,7 @@ use common::{get_json, start_with};
 use std::sync::Arc;
 use std::time::Duration;
 use xb::config::PoolSettings;
-use xb::serve::{TlsListen, DEV_MASTER_KEY};
+use xb::serve::DEV_MASTER_KEY;
 
 const HOST: &str = "host-linux-amd64-localdev";
 
@@ -31,21 +31,7 @@ async fn a_go_style_reverse_buildlet_registers_over_tls_and_builds_the_demo() {
         ..Default::default()
     };
     let (host, url) = start_with(dir.path(), Some(setup)).await;
-    let data = xb::data::DataDir::new(dir.path()).unwrap();
-    let tls = TlsListen {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        cert_key: None,
-    };
-    let server = xb::serve::tls_server(&data, &tls).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(reverse::serve(
-        listener,
-        host.acceptor.clone().unwrap(),
-        host.router(),
-        Some(tokio_rustls::TlsAcceptor::from(Arc::new(server))),
-        std::future::pending(),
-    ));
+    let port = common::serve_tls(&host, dir.path()).await;
 
     // Nothing to build on yet: the pool is reverse and empty.
     let st = get_json(&format!("{url}/status/reverse.json")).await;

@@ -148,3 +148,24 @@ pub fn builder_names(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Serves `host` on a TLS listener of 127.0.0.1 with the data directory's self-signed
+/// certificate (made if missing), as `xb serve`'s `listen_tls` does; returns its port.
+pub async fn serve_tls(host: &xb::serve::Host, dir: &Path) -> u16 {
+    let data = xb::data::DataDir::new(dir).unwrap();
+    let tls = xb::serve::TlsListen {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        cert_key: None,
+    };
+    let server = xb::serve::tls_server(&data, &tls).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(buildlet::reverse::serve(
+        listener,
+        host.acceptor.clone().unwrap(),
+        host.router(),
+        Some(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server))),
+        std::future::pending(),
+    ));
+    port
+}
