@@ -110,8 +110,10 @@ fn generated(issues: usize, changes: usize) -> Corpus {
     let mut c = Corpus::default();
     for n in 1..=issues as i64 {
         let created = CLOCK - 900 * 86_400 + n * 1_800;
+        // A label keeps one id across issues, as on GitHub.
         let labels: Vec<(i64, &str)> = (0..(n % 3))
-            .map(|k| (k + 1, LABELS[((n + k) % 5) as usize]))
+            .map(|k| (n + k) % 5)
+            .map(|i| (i + 1, LABELS[i as usize]))
             .collect();
         let title = SHAPES[(n % SHAPES.len() as i64) as usize];
         c.apply(&synth::new_issue(&IssueSpec {
@@ -147,9 +149,10 @@ fn generated(issues: usize, changes: usize) -> Corpus {
             )],
         ));
     }
+    // Changes of the last 25 days: cl2issue looks at 30.
     let mut g = GerritSim::new(
         "go.googlesource.com/go",
-        CLOCK - 100 * 86_400,
+        CLOCK - 25 * 86_400,
         Hasher::with_salt(7),
     );
     c.apply(&g.branch_commit(

@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         s.requests,
         r.github_time.as_secs_f64()
     );
-    let corpus = Corpus::load(&DiskLog::open(out.join("log"))?)?;
+    let corpus = Corpus::load(&DiskLog::open_read_only(out.join("log"))?)?;
     println!(
         "recorded {} ({} bytes)\n{}",
         r.segment.display(),

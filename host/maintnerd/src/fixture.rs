@@ -724,10 +724,30 @@ fn append_metas(repo: &Path, number: i32, metas: &[Meta]) -> Result<(), FixtureE
 /// `c.parent` and the NoteDB meta commits that create the patch set and cast `c.votes`.
 /// Returns the patch set's commit.
 pub fn add_patch_set(repo: &Path, c: &OpenChange) -> Result<String, FixtureError> {
-    let commit = patch_set_commit(repo, c)?;
-    append_metas(repo, c.number, &patch_set_metas(c, &commit))?;
+    let subject = change_names(c.number).1;
+    let commit = patch_set_commit(repo, c, &CONTRIBUTOR, &subject)?;
+    append_metas(
+        repo,
+        c.number,
+        &patch_set_metas(c, &commit, &CONTRIBUTOR, &subject),
+    )?;
     Ok(commit)
 }
+
+/// Who owns a change: the commit's author and, in NoteDB, Gerrit account `account`.
+#[derive(Debug, Clone)]
+pub struct Owner<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub account: u32,
+}
+
+/// The owner of the demo changes (account 5000: `Accounts` numbers from there).
+pub const CONTRIBUTOR: Owner<'static> = Owner {
+    name: "Gopher Contributor",
+    email: "contributor@example.com",
+    account: 5000,
+};
 
 /// The Change-Id and subject of fixture change `number`.
 fn change_names(number: i32) -> (String, String) {
@@ -737,16 +757,22 @@ fn change_names(number: i32) -> (String, String) {
     )
 }
 
-/// Writes patch set `c.patch_set`'s commit and its `refs/changes/NN/N/PS` ref.
-fn patch_set_commit(repo: &Path, c: &OpenChange) -> Result<String, FixtureError> {
-    let (change_id, subject) = change_names(c.number);
+/// Writes patch set `c.patch_set`'s commit, by `owner`, and its `refs/changes/NN/N/PS`
+/// ref.
+fn patch_set_commit(
+    repo: &Path,
+    c: &OpenChange,
+    owner: &Owner<'_>,
+    subject: &str,
+) -> Result<String, FixtureError> {
+    let (change_id, _) = change_names(c.number);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "commit {}\nmark :1",
         change_ref(c.number, &c.patch_set.to_string())
     );
-    let who = "Gopher Contributor <contributor@example.com>";
+    let who = format!("{} <{}>", owner.name, owner.email);
     let _ = writeln!(
         s,
         "author {who} {} +0000\ncommitter {who} {} +0000",
@@ -786,25 +812,39 @@ pub struct OpenChange {
 /// on top of `c.parent` (its `refs/changes/NN/N/PS` ref) and a NoteDB meta ref whose
 /// commits create the change and cast `c.votes`. Returns the patch set's commit.
 pub fn add_open_change(repo: &Path, c: &OpenChange) -> Result<String, FixtureError> {
-    let commit = patch_set_commit(repo, c)?;
+    add_change_by(repo, c, &CONTRIBUTOR, &change_names(c.number).1)
+}
+
+/// [`add_open_change`] by `owner`, with `subject` as the commit's first line.
+pub fn add_change_by(
+    repo: &Path,
+    c: &OpenChange,
+    owner: &Owner<'_>,
+    subject: &str,
+) -> Result<String, FixtureError> {
+    let commit = patch_set_commit(repo, c, owner, subject)?;
     let mut stream = String::new();
-    write_metas(&mut stream, c.number, &patch_set_metas(c, &commit));
+    write_metas(
+        &mut stream,
+        c.number,
+        &patch_set_metas(c, &commit, owner, subject),
+    );
     fast_import(repo, &stream)?;
     Ok(commit)
 }
 
-/// The meta commits that create patch set `c.patch_set` and cast `c.votes`.
-fn patch_set_metas(c: &OpenChange, commit: &str) -> Vec<Meta> {
-    let (change_id, subject) = change_names(c.number);
-    let mut accounts = Accounts::default();
-    let owner = accounts.ident("Gopher Contributor", "contributor@example.com");
-    let reviewer = accounts.ident("Gopher Reviewer", "reviewer@example.com");
+/// The meta commits that create patch set `c.patch_set` by `owner` and cast `c.votes`
+/// (by the reviewer, account 5001).
+fn patch_set_metas(c: &OpenChange, commit: &str, owner: &Owner<'_>, subject: &str) -> Vec<Meta> {
+    let (change_id, _) = change_names(c.number);
+    let owner = format!("{} <{}@{GERRIT_SERVER_UUID}>", owner.name, owner.account);
+    let reviewer = format!("Gopher Reviewer <5001@{GERRIT_SERVER_UUID}>");
     let mut metas = vec![create_meta(
         owner,
         c.time,
         c.patch_set,
         &change_id,
-        &subject,
+        subject,
         commit,
     )];
     for (i, v) in c.votes.iter().enumerate() {

@@ -65,13 +65,14 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
     let history = fixture::read_history(&opts.data.join("golang-build-commits.jsonl"))?;
     let t = Instant::now();
     let remote = work.join("build.git");
-    let fx = fixture::build(
+    let mut fx = fixture::build(
         &history,
         &remote,
         &FixtureOptions {
             merged_changes: opts.merged_changes,
         },
     )?;
+    fx.changes.push(first_change(&history, &fx, &remote)?);
     let fixture_time = t.elapsed();
 
     let log_dir = out.join("log");
@@ -113,6 +114,44 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
         github_time,
         bytes: ingest.log().total_size(),
         segment,
+    })
+}
+
+/// An open change by someone with no other change: the first contribution gopherbot
+/// welcomes. A day after the last commit of the history, on top of it.
+fn first_change(
+    history: &[fixture::HistoryCommit],
+    fx: &fixture::Fixture,
+    remote: &Path,
+) -> anyhow::Result<fixture::FixtureChange> {
+    let tip = history.last().context("empty history")?;
+    let tip_time = chrono::DateTime::parse_from_rfc3339(&tip.committer.date)?.timestamp();
+    let number = fx.changes.iter().map(|c| c.number).max().unwrap_or(0) + 1;
+    let change = fixture::OpenChange {
+        number,
+        patch_set: 1,
+        parent: fx.commits.last().cloned().context("no commits")?,
+        time: tip_time + 86_400,
+        file: ("cmd/gomote/README.md".into(), "Fix a typo.\n".into()),
+        votes: vec![],
+    };
+    let owner = fixture::Owner {
+        name: "New Gopher",
+        email: "newgopher@example.com",
+        account: 9001,
+    };
+    let commit = fixture::add_change_by(
+        remote,
+        &change,
+        &owner,
+        "cmd/gomote: fix a typo in the README",
+    )?;
+    Ok(fixture::FixtureChange {
+        number,
+        change_id: format!("I{:040x}", 0xfeed_u64 + number as u64),
+        state: fixture::TryState::NoRunTryBot,
+        commit,
+        patch_sets: 1,
     })
 }
 

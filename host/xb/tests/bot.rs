@@ -134,6 +134,15 @@ fn rules_fire_and_guards_hold_them_back() {
     assert_eq!(told.len(), 1);
     assert!(told[0].value.as_deref().unwrap().contains("cl/791862"));
     assert!(find(&p, "cl2issue", "comment", "golang/go#36905").is_empty());
+    // The only change of its author is welcomed; authors of several are not.
+    let welcomed: Vec<_> = p
+        .rules
+        .iter()
+        .filter(|r| r.rule == "congratulate new contributors")
+        .flat_map(|r| &r.actions)
+        .collect();
+    assert_eq!(welcomed.len(), 1, "{welcomed:?}");
+    assert_eq!(welcomed[0].action, "gerrit-message");
 }
 
 /// Same corpus, same component, same clock: the same decisions and the same fuel.

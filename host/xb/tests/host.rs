@@ -31,7 +31,7 @@ async fn plugins_read_the_corpus_the_host_loaded() {
     let corpus = runtime::MaintnerCorpus(host.maintner.corpus());
     assert_eq!(
         runtime::CorpusQueries::generation(&corpus),
-        7_614,
+        7_616,
         "every recorded mutation is applied"
     );
     let answer = tokio::task::spawn_blocking(move || {
