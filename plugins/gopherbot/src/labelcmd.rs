@@ -47,10 +47,7 @@ fn parse_part(part: &str, out: &mut Vec<Command>) {
             .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() && c != '-')
             .to_lowercase();
         if !label.is_empty() {
-            out.push(Command {
-                add,
-                label,
-            });
+            out.push(Command { add, label });
         }
     }
 }

@@ -11,9 +11,32 @@ pub const GO_REPO: &str = "golang/go";
 /// The Gerrit projects of go.googlesource.com a rule over changes looks at; a project
 /// the corpus does not track is skipped.
 pub const GO_PROJECTS: &[&str] = &[
-    "go", "build", "tools", "net", "sys", "crypto", "text", "mobile", "website", "pkgsite",
-    "exp", "term", "oauth2", "sync", "time", "image", "arch", "review", "vuln", "telemetry",
-    "mod", "perf", "benchmarks", "debug", "tour", "scratch",
+    "go",
+    "build",
+    "tools",
+    "net",
+    "sys",
+    "crypto",
+    "text",
+    "mobile",
+    "website",
+    "pkgsite",
+    "exp",
+    "term",
+    "oauth2",
+    "sync",
+    "time",
+    "image",
+    "arch",
+    "review",
+    "vuln",
+    "telemetry",
+    "mod",
+    "perf",
+    "benchmarks",
+    "debug",
+    "tour",
+    "scratch",
 ];
 
 /// A query for golang/go issues in `state`, pull requests excluded.

@@ -242,7 +242,11 @@ fn set_subrepo_milestones() -> Result<Vec<Action>, String> {
 fn set_gccgo_milestones() -> Result<Vec<Action>, String> {
     unmilestoned(
         issues_in(StateFilter::Open),
-        |i| i.title.contains("gccgo").then(|| "title mentions gccgo".into()),
+        |i| {
+            i.title
+                .contains("gccgo")
+                .then(|| "title mentions gccgo".into())
+        },
         "Gccgo",
     )
 }
@@ -333,9 +337,15 @@ fn close_stale_waiting_for_info() -> Result<Vec<Action>, String> {
         if cs.iter().any(|c| c.author == i.author && c.created > start) {
             return Ok(());
         }
-        let why = format!("WaitingForInfo for {} days, no word from its author", (now - start) / DAY);
+        let why = format!(
+            "WaitingForInfo for {} days, no word from its author",
+            (now - start) / DAY
+        );
         if !cs.iter().any(|c| c.body.contains(TIMED_OUT)) {
-            out.push(act(ActionKind::Comment((i.id.clone(), TIMED_OUT.into())), why.clone()));
+            out.push(act(
+                ActionKind::Comment((i.id.clone(), TIMED_OUT.into())),
+                why.clone(),
+            ));
         }
         out.push(act(ActionKind::Close((i.id, CloseReason::NotPlanned)), why));
         Ok(())
@@ -411,7 +421,12 @@ fn canonical_needs(label: &str) -> Option<String> {
 fn update_needs() -> Result<Vec<Action>, String> {
     let mut out = vec![];
     each_issue(issues_in(StateFilter::Open), |i| {
-        if i.labels.iter().filter(|l| NEEDS.contains(&l.as_str())).count() <= 1 {
+        if i.labels
+            .iter()
+            .filter(|l| NEEDS.contains(&l.as_str()))
+            .count()
+            <= 1
+        {
             return Ok(());
         }
         // Replay the label events: the needs-label added last stays.
@@ -509,7 +524,9 @@ fn apply_labels_from_comments() -> Result<Vec<Action>, String> {
                 // A person changed the label after the command: theirs is the last word.
                 let changed_since = ev.iter().any(|e| {
                     e.created > c.created
-                        && e.label.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(&cmd.label))
+                        && e.label
+                            .as_deref()
+                            .is_some_and(|l| l.eq_ignore_ascii_case(&cmd.label))
                 });
                 if !changed_since {
                     cmds.push(cmd);
@@ -564,7 +581,10 @@ fn close_cherry_pick_issues() -> Result<Vec<Action>, String> {
             if i.closed || !on_branch {
                 continue;
             }
-            if events(&r)?.iter().any(|e| e.kind == "reopened" && e.created > merged) {
+            if events(&r)?
+                .iter()
+                .any(|e| e.kind == "reopened" && e.created > merged)
+            {
                 continue; // reopened after the merge: a person wants it open
             }
             let commit = c.current_commit.clone().unwrap_or_default();
