@@ -30,7 +30,7 @@ fn main() {
                 &[&["run", "-p", "xb", "--", "serve"], strs(rest).as_slice()].concat(),
             )
         }),
-        "test" => plugins().and_then(|_| {
+        "test" => plugins().and_then(|_| browser()).and_then(|_| {
             cargo(
                 &root(),
                 &[&["test", "--workspace"], strs(rest).as_slice()].concat(),
@@ -59,6 +59,36 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The browser tests drive Debian's Chromium over WebDriver: install `chromium` and
+/// `chromium-driver` with apt-get when either is missing (through sudo when not root).
+fn browser() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let install =
+        "apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver";
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let script = if root {
+        install.to_string()
+    } else {
+        format!("sudo sh -c '{install}'")
+    };
+    println!("xtask: installing Chromium for the browser tests: {script}");
+    let ok = Command::new("sh")
+        .args(["-c", &script])
+        .status()
+        .map_err(|e| format!("running apt-get: {e}"))?
+        .success();
+    if ok {
+        Ok(())
+    } else {
+        Err("installing chromium and chromium-driver failed".into())
+    }
+}
+
 fn plugins() -> Result<(), String> {
     build_plugins(&root())
 }
@@ -84,6 +114,7 @@ fn ci() -> Result<(), String> {
     let copy = confine::copy_alone(&root, &files)?;
     println!("xtask ci: testing a copy alone in {}", copy.display());
     build_plugins(&copy)?;
+    browser()?;
     cargo(&copy, &["test", "--workspace"])?;
     let _ = std::fs::remove_dir_all(copy.parent().unwrap_or(&copy));
     cargo(&root, &["fmt", "--all", "--check"])?;
