@@ -37,7 +37,7 @@ fn gerrit(w: &World, fake: &FakeGerrit) -> GerritConfig {
 }
 
 async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..600 {
+    for _ in 0..1200 {
         if f() {
             return;
         }
@@ -195,14 +195,25 @@ async fn a_new_patch_set_cancels_the_obsolete_try_set() {
     let fake = FakeGerrit::start(w.remote.clone()).await.unwrap();
     let mut cfg = w.config();
     cfg.gerrit = Some(gerrit(&w, &fake));
+    cfg.repos[0].branches.clear(); // try work only: the machines are the try sets'
     let c = w.start(cfg, w.pools(None));
-    until("patch set 1 building", || {
+    let building = || {
         c.snapshot()
             .active
             .iter()
             .any(|a| a.commit == ps1 && a.machine != "starting")
-    })
-    .await;
+    };
+    for _ in 0..1200 {
+        if building() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        building(),
+        "patch set 1 never built: {}",
+        serde_json::to_string_pretty(&c.snapshot()).unwrap()
+    );
     let ps2 = maintnerd::fixture::add_patch_set(
         &w.remote,
         &OpenChange {
