@@ -57,9 +57,6 @@ pub enum GomoteCommand {
     },
     /// Run a command (relative to the work dir, or a system command with --system).
     Run {
-        name: String,
-        cmd: String,
-        args: Vec<String>,
         #[arg(long)]
         system: bool,
         #[arg(long)]
@@ -67,6 +64,11 @@ pub enum GomoteCommand {
         /// KEY=value, repeatable.
         #[arg(short = 'e')]
         env: Vec<String>,
+        name: String,
+        cmd: String,
+        /// The command's arguments, dashes and all (options of `run` go before NAME).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// List files.
     Ls {

@@ -218,8 +218,20 @@ async fn the_xb_gomote_command_line() {
     let file = dir.path().join("note.txt");
     std::fs::write(&file, "hello gomote\n").unwrap();
     xb(&["put", &name, file.to_str().unwrap()]).await;
-    let out = xb(&["run", &name, "--system", "/bin/cat", "note.txt"]).await;
+    let out = xb(&["run", "--system", &name, "/bin/cat", "note.txt"]).await;
     assert_eq!(out, "hello gomote\n");
+    // The command's own options pass through as they are.
+    let out = xb(&[
+        "run",
+        "--system",
+        &name,
+        "/bin/sh",
+        "-c",
+        "echo $0 -x",
+        "dash",
+    ])
+    .await;
+    assert_eq!(out, "dash -x\n");
     assert!(xb(&["ls", &name]).await.contains("note.txt"));
     xb(&["rm", &name, "note.txt"]).await;
     assert!(!xb(&["ls", &name]).await.contains("note.txt"));
