@@ -379,7 +379,7 @@ impl Reviews {
         if !r.status().is_success() {
             return Err(Sent::Final(format!("{url}: {}", r.status())));
         }
-        let text = r.text().await.map_err(|e| Sent::Retry(e.to_string()))?;
+        let text = read_bounded(r, MAX_DETAIL).await?;
         let detail: ChangeDetail = serde_json::from_str(text.trim_start_matches(")]}'"))
             .map_err(|e| Sent::Final(format!("{url}: bad JSON: {e}")))?;
         Ok(detail
@@ -394,6 +394,26 @@ impl Reviews {
             None => r,
         }
     }
+}
+
+/// The most of a change's detail read: a bigger answer is refused, not buffered.
+const MAX_DETAIL: usize = 16 << 20;
+
+/// The body of `r`, up to `max` bytes (the client's timeouts bound the time).
+async fn read_bounded(mut r: reqwest::Response, max: usize) -> Result<String, Sent> {
+    let url = r.url().to_string();
+    let mut body = Vec::new();
+    while let Some(chunk) = r
+        .chunk()
+        .await
+        .map_err(|e| Sent::Retry(format!("{url}: {e}")))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(Sent::Retry(format!("{url}: answer over {max} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 enum Sent {

@@ -255,3 +255,41 @@ async fn a_new_patch_set_cancels_the_obsolete_try_set() {
     assert!(recorded.iter().all(|r| r.key.commit != ps1), "{recorded:?}");
     assert!(w.canaries_alive());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_answer_from_gerrit_is_refused_not_buffered() {
+    let w = World::new(&[("a", PASS)], 0).await;
+    // A server whose change detail never ends within the bound.
+    let app = axum::Router::new().route(
+        "/a/changes/{id}/detail",
+        axum::routing::get(|| async { vec![b' '; 17 << 20] }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cfg = GerritConfig {
+        url,
+        auth: None,
+        public_url: "http://farmer.test".into(),
+        journal: w.dir.path().join("trybots.db"),
+    };
+    let reviews = Arc::new(Reviews::open(cfg).unwrap());
+    let post = Post {
+        change: 1,
+        patch_set: 1,
+        revision: "0".repeat(40),
+        kind: PostKind::Begin,
+        message: "TryBots beginning.".into(),
+        vote: None,
+    };
+    assert!(reviews.journal.add(&post).unwrap());
+    let task = tokio::spawn(reviews.clone().post_loop());
+    until("refused", || {
+        reviews.journal.all().unwrap()[0].last_error.is_some()
+    })
+    .await;
+    let j = &reviews.journal.all().unwrap()[0];
+    assert_eq!(j.state, "pending", "retried later, never taken as posted");
+    assert!(j.last_error.as_deref().unwrap().contains("over"), "{j:?}");
+    task.abort();
+}

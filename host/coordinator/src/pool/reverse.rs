@@ -12,6 +12,7 @@ use anyhow::Context;
 use buildlet::{Client, ReverseBuildlet};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -56,7 +57,8 @@ impl Entry {
 
 struct Shared {
     machines: Mutex<Vec<Entry>>,
-    next_id: Mutex<u64>,
+    /// Ids are never reused: a removed machine's check loop must not find a new one.
+    next_id: AtomicU64,
     freed: Arc<Notify>,
     checks: Checks,
     /// Host types with a build waiting, for the `Waiters` of `/status/reverse.json`.
@@ -75,7 +77,7 @@ impl Fleet {
         Fleet {
             s: Arc::new(Shared {
                 machines: Mutex::new(Vec::new()),
-                next_id: Mutex::new(0),
+                next_id: AtomicU64::new(1),
                 freed,
                 checks,
                 expect,
@@ -100,11 +102,7 @@ impl Fleet {
 
     /// Adds a registered machine and starts its health checks.
     pub fn admit(&self, rb: ReverseBuildlet) {
-        let id = {
-            let mut n = self.s.next_id.lock().unwrap();
-            *n += 1;
-            *n
-        };
+        let id = self.s.next_id.fetch_add(1, Ordering::Relaxed);
         let mut m = self.s.machines.lock().unwrap();
         let taken = |n: &str| m.iter().any(|e| e.name == n);
         let mut name = rb.hostname.clone();
