@@ -142,7 +142,12 @@ impl Session {
             .body(body)?;
         let resp = self.coordinator().round_trip(req).await?;
         let status = resp.status();
-        let text = resp.into_body().collect().await?.to_bytes();
+        // The coordinator's answers here are small JSON: a bigger one is refused.
+        let text = http_body_util::Limited::new(resp.into_body(), 1 << 20)
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?
+            .to_bytes();
         let text = String::from_utf8_lossy(&text).into_owned();
         if !status.is_success() {
             bail!("{path}: {status}: {}", text.trim());
