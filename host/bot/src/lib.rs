@@ -12,6 +12,7 @@ pub mod diff;
 pub mod execute;
 pub mod journal;
 pub mod pass;
+pub mod pin;
 pub mod replay;
 pub mod shadow;
 

@@ -1,10 +1,14 @@
 //! One bot pass: every rule of a bot version run over a corpus with the clock fixed,
 //! fuel metered, and what each rule returns checked before anything may act on it.
 
+use crate::pin::{Pinned, MAX_SKIPPED};
 use runtime::{
-    Action, ActionKind, CallOptions, ChangeRef, Clock, CloseReason, CorpusQueries, Handle, IssueRef,
+    Action, ActionKind, CallOptions, ChangeRef, Clock, CloseReason, CorpusQueries, Handle,
+    HostData, IssueRef,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// GitHub refuses issue comments longer than this many characters.
@@ -75,9 +79,20 @@ pub struct RuleRun {
     /// reporting an error of its own.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub faulted: bool,
+    /// Subjects the rule trapped on, each left out of a run again: the rule's other
+    /// decisions stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     /// Fuel the rule burned (deterministic for the same component and corpus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
+}
+
+/// An issue or change a rule trapped on, and the fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub subject: String,
+    pub error: String,
 }
 
 /// A whole pass.
@@ -137,26 +152,9 @@ pub fn run(
         clock: Clock::Fixed(opts.at),
         ..bot.rt.defaults().clone()
     };
-    let plugin = bot.plugin().with_options(call);
     let mut rules = vec![];
-    for rule in plugin.rules()? {
-        let run = match plugin.run_rule(&rule.name) {
-            Ok(Ok(actions)) => RuleRun {
-                fuel: plugin.last_report().and_then(|r| r.fuel),
-                ..checked(&rule.name, actions, corpus, opts.action_cap)
-            },
-            Ok(Err(e)) => RuleRun {
-                fuel: plugin.last_report().and_then(|r| r.fuel),
-                error: Some(e),
-                ..checked(&rule.name, vec![], corpus, 0)
-            },
-            Err(e) => RuleRun {
-                error: Some(e.to_string()),
-                faulted: true,
-                ..checked(&rule.name, vec![], corpus, 0)
-            },
-        };
-        rules.push(run);
+    for rule in bot.plugin().with_options(call.clone()).rules()? {
+        rules.push(run_rule(bot, &rule.name, corpus, opts, &call));
     }
     Ok(Pass {
         plugin: v.name().to_string(),
@@ -164,6 +162,59 @@ pub fn run(
         at: crate::replay::rfc3339(opts.at),
         rules,
     })
+}
+
+/// Runs one rule. When it traps while deciding on an issue or change, the trap is
+/// pinned on that subject and the rule runs again over a corpus that leaves it out,
+/// up to [`MAX_SKIPPED`] times; a trap it did not pin fails the whole rule.
+fn run_rule(
+    bot: &Handle,
+    rule: &str,
+    corpus: &dyn CorpusQueries,
+    opts: &PassOptions,
+    call: &CallOptions,
+) -> RuleRun {
+    let base = bot.rt.host_data();
+    let mut skip = BTreeSet::new();
+    let mut skipped = vec![];
+    loop {
+        let view = Arc::new(Pinned::new(base.corpus.clone(), skip.clone()));
+        let data = HostData {
+            corpus: view.clone(),
+            ..base.clone()
+        };
+        let plugin = bot.plugin().with_options(CallOptions {
+            data: Some(data),
+            ..call.clone()
+        });
+        let fuel = || plugin.last_report().and_then(|r| r.fuel);
+        let run = match plugin.run_rule(rule) {
+            Ok(Ok(actions)) => RuleRun {
+                fuel: fuel(),
+                ..checked(rule, actions, corpus, opts.action_cap)
+            },
+            Ok(Err(e)) => RuleRun {
+                fuel: fuel(),
+                error: Some(e),
+                ..checked(rule, vec![], corpus, 0)
+            },
+            Err(e) => match view.deciding() {
+                Some(s) if skipped.len() < MAX_SKIPPED && skip.insert(s.clone()) => {
+                    skipped.push(Skipped {
+                        subject: s,
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+                _ => RuleRun {
+                    error: Some(e.to_string()),
+                    faulted: true,
+                    ..checked(rule, vec![], corpus, 0)
+                },
+            },
+        };
+        return RuleRun { skipped, ..run };
+    }
 }
 
 /// What a rule returned, checked: the first `cap` actions are looked at, the rest
@@ -183,6 +234,7 @@ pub fn checked(
         capped_from: (actions.len() > cap).then_some(actions.len()),
         error: None,
         faulted: false,
+        skipped: vec![],
         fuel: None,
     };
     for a in actions.into_iter().take(cap) {

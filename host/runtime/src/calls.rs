@@ -15,6 +15,7 @@ pub use crate::bindings::gopherbot::exports::xbuild::platform::bot::{
     Action, ActionKind, CloseReason, NewIssue, Rule,
 };
 pub use crate::bindings::http_types::{Request, Response};
+pub use crate::bindings::progress::Subject;
 pub use crate::bindings::scheduler::exports::xbuild::platform::scheduling::{Capacity, QueuedWork};
 pub use crate::bindings::types::{ChangeRef, EnvVar, IssueRef, WorkKind};
 

@@ -2,7 +2,7 @@
 //! `clock`, `corpus` and `results`. WASI is linked but grants nothing: no preopened
 //! directories, no environment, no arguments, no network, stdio discarded.
 
-use crate::bindings::{clock, corpus, log, results, types};
+use crate::bindings::{clock, corpus, log, progress, results, types};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
@@ -73,6 +73,9 @@ pub trait CorpusQueries: Send + Sync {
     fn branches(&self, _repo: &str) -> Answer<Vec<String>> {
         Err(NO_CORPUS.into())
     }
+    /// A bot rule says what it decides on now (see [`progress`]); only a view that
+    /// pins traps on subjects keeps it.
+    fn deciding(&self, _s: progress::Subject) {}
 }
 
 /// The build results a dashboard reads.
@@ -153,6 +156,12 @@ impl ResultsView for NoResults {
 pub struct HostData {
     pub corpus: Arc<dyn CorpusQueries>,
     pub results: Arc<dyn ResultsView>,
+}
+
+impl std::fmt::Debug for HostData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostData")
+    }
 }
 
 impl Default for HostData {
@@ -372,6 +381,12 @@ impl corpus::Host for HostState {
     }
     fn branches(&mut self, repo: String) -> Answer<Vec<String>> {
         self.data.corpus.branches(&repo)
+    }
+}
+
+impl progress::Host for HostState {
+    fn deciding(&mut self, s: progress::Subject) {
+        self.data.corpus.deciding(s)
     }
 }
 

@@ -21,7 +21,7 @@ macro_rules! foreach_kind {
         $mac! {
             Builders builders "builders" Builders BuildersPre "builder-config" [];
             Scheduler scheduler "scheduler" Scheduler SchedulerPre "scheduling" [];
-            Gopherbot gopherbot "gopherbot" Gopherbot GopherbotPre "bot" ["corpus"];
+            Gopherbot gopherbot "gopherbot" Gopherbot GopherbotPre "bot" ["corpus", "progress"];
             Dashboard dashboard "dashboard" Dashboard DashboardPre "render" ["corpus", "results"];
             Devapp devapp "devapp" Devapp DevappPre "render" ["corpus"];
         }

@@ -29,6 +29,9 @@ pub struct CallOptions {
     /// Metered mode: the call gets this much fuel and reports what it used.
     pub fuel: Option<u64>,
     pub clock: Clock,
+    /// What the imports read in this call, instead of the runtime's (a bot pass gives
+    /// each rule a view that leaves out the subjects it trapped on).
+    pub data: Option<HostData>,
 }
 
 impl Default for CallOptions {
@@ -38,6 +41,7 @@ impl Default for CallOptions {
             memory: 64 << 20,
             fuel: None,
             clock: Clock::Live,
+            data: None,
         }
     }
 }
@@ -102,6 +106,11 @@ impl Runtime {
         *lock(&self.data) = data;
     }
 
+    /// What the imports read when a call brings no data of its own.
+    pub fn host_data(&self) -> HostData {
+        lock(&self.data).clone()
+    }
+
     pub fn is_cached(&self, id: &VersionId) -> bool {
         self.engine.is_cached(id)
     }
@@ -140,7 +149,10 @@ impl Runtime {
 
     /// A store for calls into `label`, with the limits of `opts`.
     pub(crate) fn store(&self, label: Arc<str>, opts: &CallOptions) -> Result<Store<HostState>> {
-        let data = lock(&self.data).clone();
+        let data = match &opts.data {
+            Some(d) => d.clone(),
+            None => lock(&self.data).clone(),
+        };
         let mut store = Store::new(
             self.engine.engine(),
             HostState::new(label, opts.memory, opts.clock, data),

@@ -1,9 +1,12 @@
 //! Paged corpus queries as plain loops: every page of a list, in the host's order.
+//! Each issue or change is announced to the host before the rule decides on it, so a
+//! trap is pinned on it and costs the rule only that one.
 
 use crate::xbuild::platform::corpus::{
     self, Change, ChangeMessage, ChangeQuery, ChangeStatus, Issue, IssueComment, IssueEvent,
     IssueQuery, StateFilter,
 };
+use crate::xbuild::platform::progress::{self, Subject};
 use crate::xbuild::platform::types::IssueRef;
 
 pub const GO_REPO: &str = "golang/go";
@@ -63,6 +66,7 @@ pub fn each_issue(
     loop {
         let page = corpus::issues(&q)?;
         for i in page.items {
+            progress::deciding(&Subject::Issue(i.id.clone()));
             f(i)?;
         }
         match page.next_cursor {
@@ -138,6 +142,7 @@ pub fn each_change(
                 Err(e) => return Err(e),
             };
             for c in page.items {
+                progress::deciding(&Subject::Change(c.id.clone()));
                 f(c)?;
             }
             match page.next_cursor {
