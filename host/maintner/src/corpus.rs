@@ -50,6 +50,16 @@ pub struct Applied {
     pub try_work_changed: bool,
 }
 
+impl Applied {
+    /// Empties it, keeping the vectors' room.
+    fn clear(&mut self) {
+        self.issues.clear();
+        self.cls.clear();
+        self.commits = 0;
+        self.try_work_changed = false;
+    }
+}
+
 pub struct Corpus {
     pub(crate) strings: Interner,
     pub(crate) git: Git,
@@ -108,8 +118,11 @@ impl Corpus {
     /// one, which applies the mutations in log order (see [`crate::pipeline`]).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
         let from = self.next_pos.unwrap_or_default();
+        // What each mutation touched is not needed here: one buffer, cleared, serves all.
+        let mut touched = Applied::default();
         let applied = crate::pipeline::for_each_prepared(log, from, |p| {
-            self.apply_parsed(&p.mutation, &mut p.commits);
+            touched.clear();
+            self.apply_parsed(&p.mutation, &mut p.commits, &mut touched);
             self.next_pos = Some(p.end);
         });
         self.gerrit.forget_parsed_meta();
@@ -139,14 +152,14 @@ impl Corpus {
     /// Applies one mutation: its github_issue, github, git and gerrit parts, in that order
     /// (Go's `processMutationLocked`).
     pub fn apply(&mut self, m: &Mutation) -> Applied {
-        let applied = self.apply_parsed(m, &mut parse_commits(m));
+        let mut applied = Applied::default();
+        self.apply_parsed(m, &mut parse_commits(m), &mut applied);
         self.gerrit.forget_parsed_meta();
         applied
     }
 
     /// [`Corpus::apply`] with the mutation's commits already parsed.
-    fn apply_parsed(&mut self, m: &Mutation, commits: &mut ParsedCommits) -> Applied {
-        let mut out = Applied::default();
+    fn apply_parsed(&mut self, m: &Mutation, commits: &mut ParsedCommits, out: &mut Applied) {
         let (git_commit, gerrit_commits) = match &m.git {
             Some(gm) if gm.commit.is_some() => commits.split_at_mut(1),
             _ => commits.split_at_mut(0),
@@ -160,12 +173,11 @@ impl Corpus {
             self.github.apply_repo(&mut self.strings, gm);
         }
         if let (Some(gm), [parsed]) = (&m.git, git_commit) {
-            self.apply_git(gm, parsed, &mut out);
+            self.apply_git(gm, parsed, out);
         }
         if let Some(gm) = &m.gerrit {
-            self.apply_gerrit(gm, gerrit_commits, &mut out);
+            self.apply_gerrit(gm, gerrit_commits, out);
         }
-        out
     }
 
     fn count(&mut self, m: &Mutation) {

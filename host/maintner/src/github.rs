@@ -331,17 +331,6 @@ impl GitHub {
         Some(id)
     }
 
-    fn user(&mut self, strings: &mut Interner, u: &maintpb::GithubUser) -> Option<UserId> {
-        if u.id == 0 {
-            return None;
-        }
-        let login = self.users.entry(u.id).or_insert(Sym::EMPTY);
-        if !u.login.is_empty() && strings.resolve(*login) != u.login {
-            *login = strings.intern(&u.login);
-        }
-        Some(u.id)
-    }
-
     /// Applies a repo-level mutation: labels and milestones.
     pub(crate) fn apply_repo(&mut self, strings: &mut Interner, m: &GithubMutation) {
         let Some(id) = self.repo_id(strings, &m.owner, &m.repo) else {
@@ -372,21 +361,8 @@ impl GitHub {
         if m.number == 0 {
             return None;
         }
-        // Resolve users first (they live outside the repo).
-        let user = m.user.as_ref().and_then(|u| self.user(strings, u));
-        let closed_by = m.closed_by.as_ref().and_then(|u| self.user(strings, u));
-        let assignees: Vec<_> = m
-            .assignees
-            .iter()
-            .filter_map(|u| self.user(strings, u))
-            .collect();
-        let comment_users: Vec<_> = m
-            .comment
-            .iter()
-            .map(|c| c.user.as_ref().and_then(|u| self.user(strings, u)))
-            .collect();
-
-        let repo = &mut self.repos[rid.0 as usize];
+        let GitHub { users, repos, .. } = self;
+        let repo = &mut repos[rid.0 as usize];
         let is_new = !repo.issues.contains_key(&m.number);
         let issue = repo.issues.entry(m.number).or_insert_with(|| {
             Box::new(GitHubIssue {
@@ -394,7 +370,13 @@ impl GitHub {
                 ..Default::default()
             })
         });
-        let old_keys = if is_new { None } else { keys(issue) };
+        // Most mutations are pages of comments or events: they leave the indexes alone.
+        let reindex = is_new || moves_keys(m);
+        let old_keys = if is_new || !reindex {
+            None
+        } else {
+            keys(issue)
+        };
         if is_new {
             issue.id = m.id;
             if !m.not_exist && m.created.is_none() {
@@ -404,21 +386,11 @@ impl GitHub {
         }
         issue.not_exist = m.not_exist;
         if !issue.not_exist {
-            apply_issue_fields(
-                issue,
-                m,
-                strings,
-                user,
-                closed_by,
-                &assignees,
-                &comment_users,
-            );
+            apply_issue_fields(issue, m, strings, users);
         }
-        let new_keys = keys(issue);
         // Labels and milestones named by the issue also exist at repo level.
-        let new_labels: Vec<_> = m.add_label.iter().collect();
         if !issue.not_exist {
-            for l in new_labels {
+            for l in &m.add_label {
                 apply_label(repo, strings, l);
             }
             if !m.no_milestone {
@@ -431,9 +403,40 @@ impl GitHub {
                 );
             }
         }
-        repo.index.update(m.number, old_keys, new_keys);
+        if reindex {
+            let new_keys = repo.issues.get(&m.number).and_then(|i| keys(i));
+            repo.index.update(m.number, old_keys, new_keys);
+        }
         Some((rid, m.number))
     }
+}
+
+/// Can `m` change what an existing issue is indexed under ([`IssueKeys`])?
+fn moves_keys(m: &GithubIssueMutation) -> bool {
+    m.not_exist
+        || m.closed.is_some()
+        || !m.add_label.is_empty()
+        || !m.remove_label.is_empty()
+        || m.no_milestone
+        || m.milestone_id != 0
+        || m.updated.is_some()
+        || !m.title.is_empty()
+}
+
+/// Records `u`'s login; `None` for no user (id 0).
+fn user_id(
+    users: &mut FxHashMap<UserId, Sym>,
+    strings: &mut Interner,
+    u: &maintpb::GithubUser,
+) -> Option<UserId> {
+    if u.id == 0 {
+        return None;
+    }
+    let login = users.entry(u.id).or_insert(Sym::EMPTY);
+    if !u.login.is_empty() && strings.resolve(*login) != u.login {
+        *login = strings.intern(&u.login);
+    }
+    Some(u.id)
 }
 
 /// Interns `s` lowercased, without allocating when it already is.
@@ -499,11 +502,13 @@ fn apply_issue_fields(
     issue: &mut GitHubIssue,
     m: &GithubIssueMutation,
     strings: &mut Interner,
-    user: Option<UserId>,
-    closed_by: Option<UserId>,
-    assignees: &[UserId],
-    comment_users: &[Option<UserId>],
+    users: &mut FxHashMap<UserId, Sym>,
 ) {
+    let user = m.user.as_ref().and_then(|u| user_id(users, strings, u));
+    let closed_by = m
+        .closed_by
+        .as_ref()
+        .and_then(|u| user_id(users, strings, u));
     if let Some(t) = time(&m.created) {
         issue.created = Some(t);
     }
@@ -533,10 +538,14 @@ fn apply_issue_fields(
     if m.pull_request {
         issue.pull_request = true;
     }
-    for a in assignees {
-        if !issue.assignees.contains(a) {
+    for a in m
+        .assignees
+        .iter()
+        .filter_map(|u| user_id(users, strings, u))
+    {
+        if !issue.assignees.contains(&a) {
             crate::grow::reserve_one(&mut issue.assignees);
-            issue.assignees.push(*a);
+            issue.assignees.push(a);
         }
     }
     issue.assignees.retain(|a| !m.deleted_assignees.contains(a));
@@ -557,8 +566,9 @@ fn apply_issue_fields(
     }
     // Pages of comments arrive whole: grow to fit, not to the next power of two.
     issue.comments.reserve_exact(m.comment.len());
-    for (c, user) in m.comment.iter().zip(comment_users) {
-        apply_comment(issue, c, *user);
+    for c in &m.comment {
+        let u = c.user.as_ref().and_then(|u| user_id(users, strings, u));
+        apply_comment(issue, c, u);
     }
     if let Some(s) = &m.comment_status {
         issue.comments_synced_as_of = time(&s.server_date);
