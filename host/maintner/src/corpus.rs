@@ -122,7 +122,7 @@ impl Corpus {
         let mut touched = Applied::default();
         let applied = crate::pipeline::for_each_prepared(log, from, |p| {
             touched.clear();
-            self.apply_parsed(&p.mutation, &mut p.commits, &mut touched);
+            self.apply_parsed(&mut p.mutation, &mut p.commits, &mut touched);
             self.next_pos = Some(p.end);
         });
         self.gerrit.forget_parsed_meta();
@@ -143,7 +143,7 @@ impl Corpus {
                 offset: rec.offset,
                 source,
             })?;
-            self.apply(&m);
+            self.apply_owned(m);
             n += 1;
         }
         Ok(n)
@@ -152,20 +152,26 @@ impl Corpus {
     /// Applies one mutation: its github_issue, github, git and gerrit parts, in that order
     /// (Go's `processMutationLocked`).
     pub fn apply(&mut self, m: &Mutation) -> Applied {
+        self.apply_owned(m.clone())
+    }
+
+    fn apply_owned(&mut self, mut m: Mutation) -> Applied {
         let mut applied = Applied::default();
-        self.apply_parsed(m, &mut parse_commits(m), &mut applied);
+        let mut commits = parse_commits(&m);
+        self.apply_parsed(&mut m, &mut commits, &mut applied);
         self.gerrit.forget_parsed_meta();
         applied
     }
 
-    /// [`Corpus::apply`] with the mutation's commits already parsed.
-    fn apply_parsed(&mut self, m: &Mutation, commits: &mut ParsedCommits, out: &mut Applied) {
+    /// [`Corpus::apply`] with the mutation's commits already parsed. Takes the long
+    /// strings the model keeps (bodies) out of `m` instead of copying them.
+    fn apply_parsed(&mut self, m: &mut Mutation, commits: &mut ParsedCommits, out: &mut Applied) {
         let (git_commit, gerrit_commits) = match &m.git {
             Some(gm) if gm.commit.is_some() => commits.split_at_mut(1),
             _ => commits.split_at_mut(0),
         };
         self.count(m);
-        if let Some(im) = &m.github_issue {
+        if let Some(im) = &mut m.github_issue {
             out.issues
                 .extend(self.github.apply_issue(&mut self.strings, im));
         }

@@ -395,7 +395,10 @@ impl ParsedCommit {
 
 /// Parses the output of `git cat-file commit`: header lines, a blank line, the message.
 fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
-    let (header, msg) = raw.split_once("\n\n").unwrap_or((raw, ""));
+    let (header, msg) = match find_blank_line(raw) {
+        Some(i) => (&raw[..i], &raw[i + 2..]),
+        None => (raw, ""),
+    };
     let meta = is_meta_commit(msg);
     let mut c = CommitBody {
         msg: msg.into(),
@@ -447,6 +450,21 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
     c
 }
 
+/// Where the first blank line (`\n\n`) of `s` starts. Headers are a few short lines, so
+/// hopping from newline to newline beats a substring search.
+pub(crate) fn find_blank_line(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = s[from..].find('\n') {
+        let i = from + i;
+        if b.get(i + 1) == Some(&b'\n') {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
 /// Is this commit message a NoteDB meta commit's? Its footer block starts with
 /// `Patch-set:`.
 pub fn is_meta_commit(msg: &str) -> bool {
@@ -474,6 +492,21 @@ pub fn parse_person(s: &str) -> Option<(&str, Time, i16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_line_is_found_like_a_substring_search() {
+        for s in [
+            "",
+            "\n",
+            "\n\n",
+            "a\nb\n\nc",
+            "a\n\n\nb",
+            "tree x\nparent y\n",
+            "é\n\n",
+        ] {
+            assert_eq!(find_blank_line(s), s.find("\n\n"), "{s:?}");
+        }
+    }
 
     #[test]
     fn hash_hex_round_trips() {

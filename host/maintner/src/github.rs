@@ -347,11 +347,11 @@ impl GitHub {
     }
 
     /// Applies an issue mutation (as Go's `processGithubIssueMutation`). Returns the
-    /// repo and issue number it touched.
+    /// repo and issue number it touched. Bodies are taken out of `m`, not copied.
     pub(crate) fn apply_issue(
         &mut self,
         strings: &mut Interner,
-        m: &GithubIssueMutation,
+        m: &mut GithubIssueMutation,
     ) -> Option<(RepoId, i32)> {
         let Some(rid) = self.repo_id(strings, &m.owner, &m.repo) else {
             tracing::warn!(owner = %m.owner, repo = %m.repo, "issue mutation with an invalid repo");
@@ -370,8 +370,9 @@ impl GitHub {
                 ..Default::default()
             })
         });
-        // Most mutations are pages of comments or events: they leave the indexes alone.
-        let reindex = is_new || moves_keys(m);
+        // Most mutations are pages of comments or events: they leave the indexes alone,
+        // unless they revive a hidden issue (any mutation clears `not_exist`).
+        let reindex = is_new || issue.not_exist || moves_keys(m);
         let old_keys = if is_new || !reindex {
             None
         } else {
@@ -500,7 +501,7 @@ fn time(ts: &Option<maintpb::Timestamp>) -> Option<Time> {
 
 fn apply_issue_fields(
     issue: &mut GitHubIssue,
-    m: &GithubIssueMutation,
+    m: &mut GithubIssueMutation,
     strings: &mut Interner,
     users: &mut FxHashMap<UserId, Sym>,
 ) {
@@ -552,7 +553,7 @@ fn apply_issue_fields(
     if let Some(b) = &m.body_change {
         issue.body = b.val.as_str().into();
     } else if !m.body.is_empty() {
-        issue.body = m.body.as_str().into();
+        issue.body = std::mem::take(&mut m.body).into_boxed_str();
     }
     if !m.title.is_empty() {
         issue.title = Arc::from(m.title.as_str());
@@ -566,7 +567,7 @@ fn apply_issue_fields(
     }
     // Pages of comments arrive whole: grow to fit, not to the next power of two.
     issue.comments.reserve_exact(m.comment.len());
-    for c in &m.comment {
+    for c in &mut m.comment {
         let u = c.user.as_ref().and_then(|u| user_id(users, strings, u));
         apply_comment(issue, c, u);
     }
@@ -613,7 +614,7 @@ fn put<T>(v: &mut Vec<T>, item: T, key: impl Fn(&T) -> i64) {
 
 fn apply_comment(
     issue: &mut GitHubIssue,
-    c: &maintpb::GithubIssueCommentMutation,
+    c: &mut maintpb::GithubIssueCommentMutation,
     user: Option<UserId>,
 ) {
     if c.id == 0 {
@@ -641,7 +642,7 @@ fn apply_comment(
         slot.updated = Some(t);
     }
     if !c.body.is_empty() {
-        slot.body = c.body.as_str().into();
+        slot.body = std::mem::take(&mut c.body).into_boxed_str();
     }
 }
 

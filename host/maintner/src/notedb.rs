@@ -295,10 +295,24 @@ impl<S> MetaMessageOf<S> {
 /// The footer block: the text after the last blank line (Go's `GerritMeta.Footer`).
 pub fn footer_block(msg: &str) -> &str {
     let msg = msg.trim_end_matches('\n');
-    match msg.rfind("\n\n") {
+    match rfind_blank_line(msg) {
         Some(i) => &msg[i + 2..],
         None => "",
     }
+}
+
+/// Where the last blank line (`\n\n`) of `s` starts. The footer block is a few lines at
+/// the end, so hopping back from newline to newline beats a substring search.
+fn rfind_blank_line(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut end = s.len();
+    while let Some(i) = s[..end].rfind('\n') {
+        if i > 0 && b[i - 1] == b'\n' {
+            return Some(i - 1);
+        }
+        end = i;
+    }
+    None
 }
 
 /// A meta commit's message parsed ahead, on a loading thread, for the applying one: what
@@ -384,6 +398,21 @@ pub fn change_message(msg: &str) -> Option<(i32, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_blank_line_is_found_like_a_substring_search() {
+        for s in [
+            "",
+            "\n",
+            "\n\n",
+            "a\nb\n\nc",
+            "a\n\n\nb",
+            "x\n\ny\n\nz\n",
+            "é\n\n",
+        ] {
+            assert_eq!(rfind_blank_line(s), s.rfind("\n\n"), "{s:?}");
+        }
+    }
 
     const DRAFT: &str = "Create change\n\nUploaded patch set 1.\n\nPatch-set: 1 (draft)\nChange-id: I38a08cacc17bcd9587475495111fe98f10d6875c\nSubject: test: test\nBranch: refs/heads/master\nStatus: draft\nTopic:\nCommit: fee468c613a70d89f60fb5d683b0f796aabecaac\n";
     const MERGED: &str = "Update patch set 1\n\nChange has been successfully cherry-picked as 117ac82c422a11e4dd5f4c14b50bafc1df840481 by Brad Fitzpatrick\n\nPatch-set: 1\nStatus: merged\nSubmission-id: 16401-1446004855021-a20b3823\n";

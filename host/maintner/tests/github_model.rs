@@ -132,6 +132,36 @@ fn not_exist_hides_an_issue_until_a_later_mutation_revives_it() {
 }
 
 #[test]
+fn a_page_of_comments_revives_a_hidden_issue_in_the_indexes() {
+    let mut c = Corpus::default();
+    c.apply(&new_issue());
+    c.apply(&m(|i| i.not_exist = true));
+    c.apply(&m(|i| {
+        i.comment = vec![GithubIssueCommentMutation {
+            id: 99,
+            user: user(3, "commenter"),
+            body: "still here".into(),
+            ..Default::default()
+        }]
+    }));
+    let q = IssueQuery {
+        owner: "golang".into(),
+        repo: "go".into(),
+        title_prefix: Some("tit".into()),
+        ..Default::default()
+    };
+    let found: Vec<i32> = c
+        .issues(&q)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.number)
+        .collect();
+    assert_eq!(found, [5]);
+    assert_eq!(c.issue("golang", "go", 5).unwrap().title, "title");
+}
+
+#[test]
 fn milestones_labels_and_closing() {
     let mut c = Corpus::default();
     c.apply(&new_issue());
