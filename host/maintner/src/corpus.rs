@@ -118,6 +118,10 @@ impl Corpus {
     /// one, which applies the mutations in log order (see [`crate::pipeline`]).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
         let from = self.next_pos.unwrap_or_default();
+        // From an empty corpus, the issue indexes are built once at the end.
+        if self.counts.total == 0 {
+            self.github.defer_indexes();
+        }
         // What each mutation touched is not needed here: one buffer, cleared, serves all.
         let mut touched = Applied::default();
         let applied = crate::pipeline::for_each_prepared(log, from, |p| {
@@ -126,6 +130,7 @@ impl Corpus {
             self.next_pos = Some(p.end);
         });
         self.gerrit.forget_parsed_meta();
+        self.github.build_indexes();
         applied
     }
 

@@ -172,7 +172,7 @@ fn keys(issue: &GitHubIssue) -> Option<IssueKeys> {
 }
 
 /// Per-repo issue indexes. Sets hold issue numbers, so they iterate in number order.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq, Eq)]
 pub struct IssueIndex {
     /// Every existing issue.
     pub all: BTreeSet<i32>,
@@ -185,6 +185,42 @@ pub struct IssueIndex {
 }
 
 impl IssueIndex {
+    /// The indexes of `issues`, built at once: sorted runs make B-trees far faster than
+    /// one insert at a time.
+    fn build(issues: &BTreeMap<i32, Box<GitHubIssue>>) -> IssueIndex {
+        let mut all = Vec::with_capacity(issues.len());
+        let mut open = Vec::new();
+        let mut by_label: FxHashMap<i64, Vec<i32>> = FxHashMap::default();
+        let mut by_milestone: FxHashMap<i64, Vec<i32>> = FxHashMap::default();
+        let mut by_updated = Vec::with_capacity(issues.len());
+        let mut by_title = Vec::with_capacity(issues.len());
+        for (n, k) in issues.iter().filter_map(|(&n, i)| Some((n, keys(i)?))) {
+            all.push(n);
+            if k.open {
+                open.push(n);
+            }
+            for l in k.labels {
+                by_label.entry(l).or_default().push(n);
+            }
+            by_milestone.entry(k.milestone).or_default().push(n);
+            by_updated.push((k.updated, n));
+            by_title.push((k.title, n));
+        }
+        let sets = |m: FxHashMap<i64, Vec<i32>>| {
+            m.into_iter()
+                .map(|(k, v)| (k, v.into_iter().collect()))
+                .collect()
+        };
+        IssueIndex {
+            all: all.into_iter().collect(),
+            open: open.into_iter().collect(),
+            by_label: sets(by_label),
+            by_milestone: sets(by_milestone),
+            by_updated: by_updated.into_iter().collect(),
+            by_title: by_title.into_iter().collect(),
+        }
+    }
+
     fn update(&mut self, n: i32, old: Option<IssueKeys>, new: Option<IssueKeys>) {
         if old == new {
             return;
@@ -250,9 +286,26 @@ pub struct GitHub {
     by_name: FxHashMap<(Sym, Sym), RepoId>,
     /// The repo of the previous lookup.
     last: Option<RepoId>,
+    /// Issue indexes are left stale until [`GitHub::build_indexes`] (while loading).
+    indexes_deferred: bool,
 }
 
 impl GitHub {
+    /// Stops maintaining the issue indexes until [`GitHub::build_indexes`]: loading a
+    /// whole log builds them once at the end instead.
+    pub(crate) fn defer_indexes(&mut self) {
+        self.indexes_deferred = true;
+    }
+
+    /// Builds every repo's issue indexes afresh and maintains them again from here on.
+    pub(crate) fn build_indexes(&mut self) {
+        if std::mem::take(&mut self.indexes_deferred) {
+            for r in &mut self.repos {
+                r.index = IssueIndex::build(&r.issues);
+            }
+        }
+    }
+
     pub fn repo(&self, id: RepoId) -> &GitHubRepo {
         &self.repos[id.0 as usize]
     }
@@ -361,7 +414,12 @@ impl GitHub {
         if m.number == 0 {
             return None;
         }
-        let GitHub { users, repos, .. } = self;
+        let GitHub {
+            users,
+            repos,
+            indexes_deferred,
+            ..
+        } = self;
         let repo = &mut repos[rid.0 as usize];
         let is_new = !repo.issues.contains_key(&m.number);
         let issue = repo.issues.entry(m.number).or_insert_with(|| {
@@ -372,7 +430,7 @@ impl GitHub {
         });
         // Most mutations are pages of comments or events: they leave the indexes alone,
         // unless they revive a hidden issue (any mutation clears `not_exist`).
-        let reindex = is_new || issue.not_exist || moves_keys(m);
+        let reindex = !*indexes_deferred && (is_new || issue.not_exist || moves_keys(m));
         let old_keys = if is_new || !reindex {
             None
         } else {

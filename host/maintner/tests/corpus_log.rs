@@ -82,6 +82,80 @@ fn load_on_several_threads_applies_in_log_order() {
     );
 }
 
+fn issue_indexes(c: &Corpus) -> Vec<&maintner::github::IssueIndex> {
+    let gh = c.github();
+    gh.repos_sorted(c.strings())
+        .into_iter()
+        .map(|id| &gh.repo(id).index)
+        .collect()
+}
+
+/// Loading builds the issue indexes once at the end; they must be the ones that keeping
+/// them up to date mutation by mutation builds, whatever moved an issue between indexes.
+#[test]
+fn issue_indexes_built_at_the_end_of_a_load_match_incremental_ones() {
+    use maintner::maintpb::{BoolChange, GithubIssueCommentMutation, GithubLabel, Timestamp};
+    let edit = |n: i32, f: &dyn Fn(&mut maintner::maintpb::GithubIssueMutation)| {
+        let mut m = issue(n);
+        let im = m.github_issue.as_mut().unwrap();
+        *im = maintner::maintpb::GithubIssueMutation {
+            owner: "golang".into(),
+            repo: "go".into(),
+            number: n,
+            ..Default::default()
+        };
+        f(im);
+        m
+    };
+    let mut ms: Vec<_> = (1..=300).map(issue).collect();
+    for n in (1..=300).step_by(3) {
+        ms.push(edit(n, &|i| {
+            i.add_label = vec![GithubLabel {
+                id: 7 + i64::from(i.number % 4),
+                name: format!("L{}", i.number % 4),
+            }];
+            i.updated = Some(Timestamp::from_unix(1000 + i64::from(i.number)));
+        }));
+    }
+    for n in (1..=300).step_by(5) {
+        ms.push(edit(n, &|i| {
+            i.closed = Some(BoolChange { val: true });
+            i.title = format!("renamed {}", i.number);
+            i.remove_label = vec![7];
+            i.milestone_id = 40;
+            i.milestone_title = "Go1.30".into();
+        }));
+    }
+    for n in (2..=300).step_by(7) {
+        ms.push(edit(n, &|i| i.not_exist = true));
+    }
+    for n in (2..=300).step_by(14) {
+        ms.push(edit(n, &|i| {
+            i.comment = vec![GithubIssueCommentMutation {
+                id: 10_000 + i64::from(i.number),
+                body: "back".into(),
+                ..Default::default()
+            }]
+        }));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
+    log.append_batch(&ms).unwrap();
+    let mut one_by_one = Corpus::default();
+    for m in &ms {
+        one_by_one.apply(m);
+    }
+    let mut loaded = Corpus::load(&log).unwrap();
+    assert_eq!(issue_indexes(&loaded), issue_indexes(&one_by_one));
+    assert!(!issue_indexes(&loaded)[0].by_label.is_empty());
+    // After the load, the indexes are kept up to date again.
+    let reopen = edit(2, &|i| i.title = "reopened".into());
+    log.append(&reopen).unwrap();
+    one_by_one.apply(&reopen);
+    assert_eq!(loaded.catch_up(&log).unwrap(), 1);
+    assert_eq!(issue_indexes(&loaded), issue_indexes(&one_by_one));
+}
+
 /// Segments are checked against their SHA-224 ahead of reading, on another thread; a
 /// tampered segment still stops the load before any of its records, after every record
 /// of the segments before it.
