@@ -118,9 +118,10 @@ impl Corpus {
     /// one, which applies the mutations in log order (see [`crate::pipeline`]).
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
         let from = self.next_pos.unwrap_or_default();
-        // From an empty corpus, the issue indexes are built once at the end.
+        // From an empty corpus, the issue and CL indexes are built once at the end.
         if self.counts.total == 0 {
             self.github.defer_indexes();
+            self.gerrit.defer_indexes();
         }
         // What each mutation touched is not needed here: one buffer, cleared, serves all.
         let mut touched = Applied::default();
@@ -131,6 +132,7 @@ impl Corpus {
         });
         self.gerrit.forget_parsed_meta();
         self.github.build_indexes();
+        self.gerrit.build_indexes();
         applied
     }
 

@@ -145,7 +145,7 @@ struct ClKeys {
 }
 
 /// Per-project CL indexes; sets hold CL numbers.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq, Eq)]
 pub struct ClIndex {
     pub all: BTreeSet<i32>,
     pub by_status: FxHashMap<ClStatus, BTreeSet<i32>>,
@@ -167,6 +167,15 @@ fn take<K: std::hash::Hash + Eq>(m: &mut FxHashMap<K, BTreeSet<i32>>, k: &K, n: 
 }
 
 impl ClIndex {
+    /// The indexes of `cls`, built at once: in number order, every insert is an append.
+    fn build(cls: &BTreeMap<i32, GerritCL>) -> ClIndex {
+        let mut ix = ClIndex::default();
+        for cl in cls.values() {
+            ix.update(cl);
+        }
+        ix
+    }
+
     fn update(&mut self, cl: &GerritCL) {
         let n = cl.number;
         let new = cl.complete().then(|| {
@@ -277,6 +286,8 @@ pub struct Gerrit {
     last: Option<ProjectId>,
     /// NoteDB messages of meta commits parsed while loading, until their CL applies them.
     parsed_meta: FxHashMap<CommitId, ParsedMeta>,
+    /// CL indexes are left stale until [`Gerrit::build_indexes`] (while loading).
+    indexes_deferred: bool,
 }
 
 /// A `refs/changes/NN/N/V` ref: CL number and version (0 for `meta`).
@@ -317,6 +328,21 @@ pub fn normalize_server(server: &str) -> String {
 }
 
 impl Gerrit {
+    /// Stops maintaining the CL indexes until [`Gerrit::build_indexes`]: loading a whole
+    /// log builds them once at the end instead of once per change to a CL.
+    pub(crate) fn defer_indexes(&mut self) {
+        self.indexes_deferred = true;
+    }
+
+    /// Builds every project's CL indexes afresh and maintains them again from here on.
+    pub(crate) fn build_indexes(&mut self) {
+        if std::mem::take(&mut self.indexes_deferred) {
+            for p in &mut self.projects {
+                p.index = ClIndex::build(&p.cls);
+            }
+        }
+    }
+
     pub fn project(&self, id: ProjectId) -> &GerritProject {
         &self.projects[id.0 as usize]
     }
@@ -590,8 +616,9 @@ impl Gerrit {
                 }
             }
         }
-        let cl = &proj.cls[&n];
-        proj.index.update(cl);
+        if !self.indexes_deferred {
+            proj.index.update(&proj.cls[&n]);
+        }
     }
 
     /// Drops the NoteDB messages parsed ahead that no CL has applied (their meta commits

@@ -80,6 +80,15 @@ fn load_on_several_threads_applies_in_log_order() {
         maintner::dump::render(&loaded),
         maintner::dump::render(&one_by_one)
     );
+    // Loading builds the indexes once at the end.
+    assert_eq!(issue_indexes(&loaded), issue_indexes(&one_by_one));
+    assert_eq!(cl_indexes(&loaded), cl_indexes(&one_by_one));
+    assert!(cl_indexes(&loaded).iter().any(|ix| !ix.by_vote.is_empty()));
+}
+
+fn cl_indexes(c: &Corpus) -> Vec<&maintner::gerrit::ClIndex> {
+    let g = c.gerrit();
+    g.project_ids().map(|id| &g.project(id).index).collect()
 }
 
 fn issue_indexes(c: &Corpus) -> Vec<&maintner::github::IssueIndex> {
