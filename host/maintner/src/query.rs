@@ -192,6 +192,9 @@ pub struct ChangeRecord {
     pub subject: String,
     pub owner: Option<i64>,
     pub created: Option<Time>,
+    /// When it was merged or abandoned; `None` while open.
+    #[serde(default)]
+    pub closed: Option<Time>,
     /// Current patch set.
     pub version: i32,
     pub commit: Option<String>,
@@ -564,6 +567,7 @@ impl Corpus {
             ),
             owner: cl.owner,
             created: cl.created,
+            closed: cl.closed,
             version: cl.version(),
             commit: commit.map(|h| h.hex()),
             private: cl.private,

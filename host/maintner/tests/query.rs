@@ -617,3 +617,60 @@ fn issue_records_keep_the_three_milestone_states() {
     c.apply(&issue_update(3, |m| m.no_milestone = true));
     assert_eq!(state(&c, 3), (None, true));
 }
+
+#[test]
+fn a_change_is_closed_when_noted_merged_or_abandoned_not_at_its_last_message() {
+    let (mut c, mut sim) = gerrit_corpus();
+    let owner = gerrit_person("Owner", 100);
+    let upload = |sim: &mut GerritSim, n: i32| {
+        let change_id = format!("I{n:040x}");
+        sim.upload(n, &owner, "x: y", &change_id, &[("y.go", 1, 0)], None, &[])
+    };
+    let merged = |sim: &mut GerritSim, n: i32| {
+        sim.meta(
+            n,
+            &owner,
+            "Update patch set 1",
+            Some("Merged"),
+            &["Status: merged".into()],
+        )
+    };
+    let message = |sim: &mut GerritSim, n: i32, text: &str| {
+        sim.meta(n, &owner, "Update patch set 1", Some(text), &[])
+    };
+
+    // Merged, then commented on, and a later meta commit that repeats the status.
+    c.apply(&upload(&mut sim, 40));
+    c.apply(&merged(&mut sim, 40));
+    let merged_at = Time::from_unix(sim.clock);
+    c.apply(&message(&mut sim, 40, "Patch Set 1:\n\nThanks!"));
+    c.apply(&merged(&mut sim, 40));
+    let r = c.change(NET, 40).unwrap();
+    assert_eq!(r.status, ClStatus::Merged);
+    assert_eq!(r.closed, Some(merged_at));
+    let last = c.change_messages(NET, 40, 0, &None).unwrap();
+    assert!(last.items.iter().any(|m| m.date > merged_at));
+
+    // Abandoned, then restored: open again, no close time.
+    c.apply(&upload(&mut sim, 41));
+    c.apply(&sim.meta(
+        41,
+        &owner,
+        "Abandon",
+        Some("Abandoned"),
+        &["Status: abandoned".into()],
+    ));
+    let abandoned_at = Time::from_unix(sim.clock);
+    assert_eq!(c.change(NET, 41).unwrap().closed, Some(abandoned_at));
+    c.apply(&sim.meta(
+        41,
+        &owner,
+        "Restore",
+        Some("Restored"),
+        &["Status: new".into()],
+    ));
+    let r = c.change(NET, 41).unwrap();
+    assert_eq!((r.status, r.closed), (ClStatus::New, None));
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["closed"].is_null());
+}

@@ -11,7 +11,7 @@ mod host {
     });
 }
 
-pub use host::xbuild::platform::{clock, corpus, http_types, log, progress, results, types};
+pub use host::xbuild::platform::{clock, corpus, http_types, log, progress, results, site, types};
 
 /// The bindings of every plugin world, their imports taken from `host`.
 macro_rules! plugin_worlds {

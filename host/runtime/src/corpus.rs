@@ -260,6 +260,12 @@ impl CorpusQueries for MaintnerCorpus {
         self.read(|c| c.change(&id.project, n)).map(change)
     }
 
+    fn change_closed(&self, id: &types::ChangeRef) -> Answer<Option<types::Timestamp>> {
+        let n = number(id.number)?;
+        self.read(|c| c.change(&id.project, n))
+            .map(|r| r.closed.map(|t| t.unix()))
+    }
+
     fn change_messages(
         &self,
         id: &types::ChangeRef,
@@ -306,6 +312,13 @@ impl CorpusQueries for MaintnerCorpus {
             items: page.items.into_iter().map(commit).collect(),
             next_cursor: page.next_cursor,
         })
+    }
+
+    fn commit(&self, hash: &str) -> Answer<w::Commit> {
+        let found = self.read(|c| Ok(c.commit(hash)))?;
+        found
+            .map(commit)
+            .ok_or_else(|| format!("no commit {hash:?} in the corpus"))
     }
 
     fn projects(&self) -> Vec<String> {

@@ -1,8 +1,8 @@
 //! The store state of one plugin call and the host side of the WIT imports: `log`,
-//! `clock`, `corpus` and `results`. WASI is linked but grants nothing: no preopened
+//! `clock`, `corpus`, `results` and `site`. WASI is linked but grants nothing: no preopened
 //! directories, no environment, no arguments, no network, stdio discarded.
 
-use crate::bindings::{clock, corpus, log, progress, results, types};
+use crate::bindings::{clock, corpus, log, progress, results, site, types};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
@@ -55,6 +55,9 @@ pub trait CorpusQueries: Send + Sync {
     ) -> Answer<corpus::EventPage>;
     fn changes(&self, q: &corpus::ChangeQuery) -> Answer<corpus::ChangePage>;
     fn change(&self, id: &types::ChangeRef) -> Answer<corpus::Change>;
+    fn change_closed(&self, _id: &types::ChangeRef) -> Answer<Option<types::Timestamp>> {
+        Err(NO_CORPUS.into())
+    }
     fn change_messages(
         &self,
         id: &types::ChangeRef,
@@ -67,6 +70,9 @@ pub trait CorpusQueries: Send + Sync {
         patch_set: Option<u32>,
     ) -> Answer<Vec<corpus::Vote>>;
     fn commits(&self, q: &corpus::CommitQuery) -> Answer<corpus::CommitPage>;
+    fn commit(&self, _hash: &str) -> Answer<corpus::Commit> {
+        Err(NO_CORPUS.into())
+    }
     fn projects(&self) -> Vec<String> {
         vec![]
     }
@@ -85,6 +91,27 @@ pub trait ResultsView: Send + Sync {
         vec![]
     }
     fn repos(&self) -> Vec<String> {
+        vec![]
+    }
+}
+
+/// The builders a page may ask about: those of the serving builders plugins.
+pub trait BuilderSetView: Send + Sync {
+    /// The post-submit builders, sorted.
+    fn builders(&self) -> Vec<String>;
+    /// Those that build post-submit commits of `repo` on `branch` against Go's
+    /// `go_branch`, sorted.
+    fn post_submit(&self, repo: &str, branch: &str, go_branch: &str) -> Vec<String>;
+}
+
+/// No builders plugin: no builder is known, so none is said not to apply.
+pub struct NoBuilders;
+
+impl BuilderSetView for NoBuilders {
+    fn builders(&self) -> Vec<String> {
+        vec![]
+    }
+    fn post_submit(&self, _: &str, _: &str, _: &str) -> Vec<String> {
         vec![]
     }
 }
@@ -156,6 +183,7 @@ impl ResultsView for NoResults {
 pub struct HostData {
     pub corpus: Arc<dyn CorpusQueries>,
     pub results: Arc<dyn ResultsView>,
+    pub builders: Arc<dyn BuilderSetView>,
 }
 
 impl std::fmt::Debug for HostData {
@@ -169,6 +197,7 @@ impl Default for HostData {
         HostData {
             corpus: Arc::new(EmptyCorpus),
             results: Arc::new(NoResults),
+            builders: Arc::new(NoBuilders),
         }
     }
 }
@@ -219,22 +248,26 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limiter: CallLimiter,
     clock: Clock,
+    /// What `site.base-url` answers.
+    base_url: Arc<str>,
     data: HostData,
     /// "name@version", the target of the plugin's log lines.
     plugin: Arc<str>,
 }
 
 impl HostState {
-    pub fn new(plugin: Arc<str>, memory_cap: usize, clock: Clock, data: HostData) -> Self {
+    pub fn new(plugin: Arc<str>, opts: &crate::CallOptions, data: HostData) -> Self {
+        let clock = opts.clock;
         HostState {
             wasi: sandbox(clock),
             table: ResourceTable::new(),
             limiter: CallLimiter {
-                cap: memory_cap,
+                cap: opts.memory,
                 peak: 0,
                 refused: None,
             },
             clock,
+            base_url: opts.base_url.clone(),
             data,
             plugin,
         }
@@ -307,6 +340,23 @@ impl results::Host for HostState {
     }
 }
 
+impl site::Host for HostState {
+    fn base_url(&mut self) -> String {
+        self.base_url.to_string()
+    }
+    fn builders(&mut self) -> Vec<String> {
+        self.data.builders.builders()
+    }
+    fn post_submit_builders(
+        &mut self,
+        repo: String,
+        branch: String,
+        go_branch: String,
+    ) -> Vec<String> {
+        self.data.builders.post_submit(&repo, &branch, &go_branch)
+    }
+}
+
 impl log::Host for HostState {
     fn log(&mut self, level: log::Level, message: String) {
         let plugin = &*self.plugin;
@@ -358,6 +408,9 @@ impl corpus::Host for HostState {
     fn find_change(&mut self, id: types::ChangeRef) -> Answer<corpus::Change> {
         self.data.corpus.change(&id)
     }
+    fn change_closed(&mut self, id: types::ChangeRef) -> Answer<Option<types::Timestamp>> {
+        self.data.corpus.change_closed(&id)
+    }
     fn change_messages(
         &mut self,
         id: types::ChangeRef,
@@ -375,6 +428,9 @@ impl corpus::Host for HostState {
     }
     fn commits(&mut self, query: corpus::CommitQuery) -> Answer<corpus::CommitPage> {
         self.data.corpus.commits(&query)
+    }
+    fn find_commit(&mut self, hash: String) -> Answer<corpus::Commit> {
+        self.data.corpus.commit(&hash)
     }
     fn projects(&mut self) -> Vec<String> {
         self.data.corpus.projects()

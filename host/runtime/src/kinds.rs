@@ -22,7 +22,7 @@ macro_rules! foreach_kind {
             Builders builders "builders" Builders BuildersPre "builder-config" [];
             Scheduler scheduler "scheduler" Scheduler SchedulerPre "scheduling" [];
             Gopherbot gopherbot "gopherbot" Gopherbot GopherbotPre "bot" ["corpus", "progress"];
-            Dashboard dashboard "dashboard" Dashboard DashboardPre "render" ["corpus", "results"];
+            Dashboard dashboard "dashboard" Dashboard DashboardPre "render" ["corpus", "results", "site"];
             Devapp devapp "devapp" Devapp DevappPre "render" ["corpus"];
         }
     };

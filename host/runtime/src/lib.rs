@@ -43,7 +43,8 @@ pub use corpus::MaintnerCorpus;
 pub use engine::{PoolSizes, EPOCH_TICK, MAX_MEMORY};
 pub use error::{Cause, Error, Fault, Result};
 pub use host::{
-    Answer, Clock, CorpusQueries, EmptyCorpus, HostData, NoResults, ResultsView, REPLAY_RANDOM,
+    Answer, BuilderSetView, Clock, CorpusQueries, EmptyCorpus, HostData, NoBuilders, NoResults,
+    ResultsView, REPLAY_RANDOM,
 };
 pub use id::VersionId;
 pub use kinds::Kind;

@@ -21,7 +21,7 @@ use wasmtime::{Store, Trap};
 pub const WIT_PACKAGE: &str = "xbuild:platform";
 pub const WIT_VERSION: &str = "0.2.0";
 
-/// Limits of one call.
+/// Limits of one call, and what it is told about its moment and place.
 #[derive(Debug, Clone)]
 pub struct CallOptions {
     pub deadline: Duration,
@@ -32,6 +32,8 @@ pub struct CallOptions {
     /// What the imports read in this call, instead of the runtime's (a bot pass gives
     /// each rule a view that leaves out the subjects it trapped on).
     pub data: Option<HostData>,
+    /// What `site.base-url` answers: where the page being rendered is reached.
+    pub base_url: Arc<str>,
 }
 
 impl Default for CallOptions {
@@ -42,6 +44,7 @@ impl Default for CallOptions {
             fuel: None,
             clock: Clock::Live,
             data: None,
+            base_url: "".into(),
         }
     }
 }
@@ -153,10 +156,7 @@ impl Runtime {
             Some(d) => d.clone(),
             None => lock(&self.data).clone(),
         };
-        let mut store = Store::new(
-            self.engine.engine(),
-            HostState::new(label, opts.memory, opts.clock, data),
-        );
+        let mut store = Store::new(self.engine.engine(), HostState::new(label, opts, data));
         store.limiter(|s| &mut s.limiter);
         store
             .set_fuel(opts.fuel.unwrap_or(u64::MAX))

@@ -38,6 +38,7 @@ async fn run() -> anyhow::Result<()> {
         let data = runtime::HostData {
             corpus: g.clone(),
             results: g.clone(),
+            ..Default::default()
         };
         let dir = tmp.path().join(format!("grid-{builders}"));
         pages(&dir, "dashboard.wasm", data, g, &store)
@@ -55,6 +56,7 @@ async fn run() -> anyhow::Result<()> {
         runtime::HostData {
             corpus: recorded.clone(),
             results: Arc::new(runtime::NoResults),
+            ..Default::default()
         },
         recorded,
         &store,
@@ -117,7 +119,7 @@ fn pages(
     reg.runtime().set_host_data(data);
     let file = std::path::Path::new(xb::plugins::BUNDLED_DIR).join(plugin);
     reg.load(&std::fs::read(&file)?, plugin)?;
-    Ok(Pages::new(reg, corpus, store.clone(), None))
+    Ok(Pages::new(reg, corpus, store.clone(), None, None))
 }
 
 async fn render(
@@ -130,7 +132,9 @@ async fn render(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let resp = p.render(kind, path.into(), query).await;
+    let resp = p
+        .render(kind, path.into(), query, "http://bench".into())
+        .await;
     let status = resp.status().as_u16();
     let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await

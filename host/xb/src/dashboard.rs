@@ -1,11 +1,13 @@
 //! The dashboard store wired to the rest of the host: the builders it knows are those of
 //! the serving builders plugins, and plugins read its results through the WIT
-//! `results` import.
+//! `results` import and what those builders build through `site`.
 
+use coordinator::builders::BuilderSet;
 use dashboard::{BuildResult, Store};
 use runtime::bindings::results;
 use runtime::{Kind, Registry};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Builders known to the dashboard: every builder of every serving builders plugin.
 pub struct PluginBuilders(pub Arc<Registry>);
@@ -78,5 +80,88 @@ fn to_wit(r: &BuildResult) -> results::BuildResult {
         log_hash: r.log_hash.clone(),
         started: r.started.unix(),
         duration_ms: r.run_time.as_millis() as u64,
+    }
+}
+
+/// The WIT `site` import's builders: those of the serving builders plugins, asked once
+/// per set of serving versions and once per repo and branch (the answers do not depend
+/// on the commit), so a page render crosses into a builders plugin only the first time.
+pub struct PluginBuilderSet {
+    registry: Arc<Registry>,
+    snapshot: Mutex<Snapshot>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    set: BuilderSet,
+    /// (repo, branch, go branch) → the builders that build it.
+    answers: HashMap<(String, String, String), Vec<String>>,
+}
+
+impl PluginBuilderSet {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        PluginBuilderSet {
+            registry,
+            snapshot: Mutex::default(),
+        }
+    }
+
+    /// The current snapshot, taken anew when the serving builders plugins changed.
+    fn current(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        let mut serving: Vec<_> = self
+            .registry
+            .serving_kind(Kind::Builders)
+            .into_iter()
+            .map(|h| h.version.id.clone())
+            .collect();
+        serving.sort();
+        let mut snap = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        if snap.set.versions != serving {
+            *snap = Snapshot {
+                set: BuilderSet::load(&self.registry),
+                answers: HashMap::new(),
+            };
+        }
+        snap
+    }
+}
+
+impl runtime::BuilderSetView for PluginBuilderSet {
+    fn builders(&self) -> Vec<String> {
+        let snap = self.current();
+        let post_submit = snap.set.builders.values().filter(|d| !d.builder.try_only);
+        post_submit.map(|d| d.builder.name.clone()).collect()
+    }
+
+    fn post_submit(&self, repo: &str, branch: &str, go_branch: &str) -> Vec<String> {
+        let mut snap = self.current();
+        let key = (repo.to_string(), branch.to_string(), go_branch.to_string());
+        if let Some(names) = snap.answers.get(&key) {
+            return names.clone();
+        }
+        let work = runtime::Work {
+            kind: runtime::WorkKind::PostSubmit,
+            repo: repo.into(),
+            branch: branch.into(),
+            commit: String::new(),
+            go_branch: (repo != "go").then(|| go_branch.to_string()),
+            go_commit: None,
+        };
+        // A plugin that faults answers no (the runtime counts the fault).
+        let names: Vec<String> = snap
+            .set
+            .builders
+            .values()
+            .filter(|d| !d.builder.try_only)
+            .filter(|d| {
+                d.plugin
+                    .plugin()
+                    .builds(&d.builder.name, &work)
+                    .unwrap_or(false)
+            })
+            .map(|d| d.builder.name.clone())
+            .collect();
+        snap.answers.insert(key, names.clone());
+        names
     }
 }

@@ -12,7 +12,7 @@
 use crate::logview;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -34,6 +34,8 @@ pub struct Pages {
     corpus: Arc<dyn CorpusQueries>,
     results: dashboard::Store,
     coordinator: Option<Arc<coordinator::Coordinator>>,
+    /// The configured public URL, no trailing slash; `None`: the request's Host.
+    public_url: Option<String>,
     cache: Mutex<HashMap<String, Cached>>,
     /// The last page each path and query rendered to without a fault.
     last_good: Mutex<HashMap<String, Page>>,
@@ -67,12 +69,14 @@ impl Pages {
         corpus: Arc<dyn CorpusQueries>,
         results: dashboard::Store,
         coordinator: Option<Arc<coordinator::Coordinator>>,
+        public_url: Option<String>,
     ) -> Arc<Pages> {
         Arc::new(Pages {
             registry,
             corpus,
             results,
             coordinator,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             cache: Mutex::default(),
             last_good: Mutex::default(),
         })
@@ -102,13 +106,19 @@ impl Pages {
         }
     }
 
+    /// Where the pages are reached, for links other tools follow.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        base_url(self.public_url.as_deref(), headers)
+    }
+
     /// The page of `kind`'s serving plugin for `path` and `query`, from the cache when
-    /// nothing changed since it was rendered.
+    /// nothing changed since it was rendered. `base` is where the page is reached.
     pub async fn render(
         self: &Arc<Self>,
         kind: Kind,
         path: String,
         query: Vec<(String, String)>,
+        base: String,
     ) -> Response {
         let Some(handle) = self.registry.serving_kind(kind).into_iter().next() else {
             return plain(
@@ -116,7 +126,7 @@ impl Pages {
                 format!("no {kind} plugin is serving\n"),
             );
         };
-        let key = format!("{kind} {path}?{}", encode_query(&query));
+        let key = format!("{kind} {base}{path}?{}", encode_query(&query));
         let versioned = format!("{} {key}", handle.version.id);
         let stamp = self.stamp(kind);
         if let Some(page) = self.cached(&versioned, stamp) {
@@ -130,7 +140,12 @@ impl Pages {
             query,
         };
         let h = handle.clone();
-        let rendered = tokio::task::spawn_blocking(move || h.plugin().render(&req)).await;
+        let opts = runtime::CallOptions {
+            base_url: base.into(),
+            ..h.rt.defaults().clone()
+        };
+        let rendered =
+            tokio::task::spawn_blocking(move || h.plugin().with_options(opts).render(&req)).await;
         let fault = match rendered {
             Ok(Ok(resp)) => match HeaderValue::from_str(&resp.content_type) {
                 Ok(_) => {
@@ -184,6 +199,27 @@ impl Pages {
             last.insert(key, page.clone());
         }
     }
+}
+
+/// The configured public URL, else `http://` and the request's Host (`xb serve` serves
+/// pages over plain HTTP); "" when neither is usable, and links stay relative. A Host
+/// with anything but a name or address and a port is not put in links.
+fn base_url(public: Option<&str>, headers: &HeaderMap) -> String {
+    if let Some(u) = public {
+        return u.to_string();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match host {
+        Some(h) if is_host(h) => format!("http://{h}"),
+        _ => String::new(),
+    }
+}
+
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
 }
 
 /// The query in a canonical order, so the same page is one cache entry.
@@ -290,20 +326,24 @@ fn plain(status: StatusCode, text: String) -> Response {
 
 type Q = Query<Vec<(String, String)>>;
 
-async fn dashboard_page(State(p): State<Arc<Pages>>, Query(q): Q) -> Response {
-    p.render(Kind::Dashboard, "/".into(), q).await
+async fn dashboard_page(State(p): State<Arc<Pages>>, headers: HeaderMap, Query(q): Q) -> Response {
+    let base = p.base_url(&headers);
+    p.render(Kind::Dashboard, "/".into(), q, base).await
 }
 
-async fn devapp_page(State(p): State<Arc<Pages>>, Query(q): Q) -> Response {
-    p.render(Kind::Devapp, "/".into(), q).await
+async fn devapp_page(State(p): State<Arc<Pages>>, headers: HeaderMap, Query(q): Q) -> Response {
+    let base = p.base_url(&headers);
+    p.render(Kind::Devapp, "/".into(), q, base).await
 }
 
 async fn devapp_rest(
     State(p): State<Arc<Pages>>,
     Path(rest): Path<String>,
+    headers: HeaderMap,
     Query(q): Q,
 ) -> Response {
-    p.render(Kind::Devapp, format!("/{rest}"), q).await
+    let base = p.base_url(&headers);
+    p.render(Kind::Devapp, format!("/{rest}"), q, base).await
 }
 
 async fn log_page(State(p): State<Arc<Pages>>, Path(hash): Path<String>) -> Response {
@@ -335,5 +375,31 @@ async fn live_log_page(State(p): State<Arc<Pages>>, Path(id): Path<String>) -> R
             StatusCode::NOT_FOUND,
             format!("no build {id:?} is running or recently ended (finished builds' logs are at /logs/<hash>)\n"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::HOST, HeaderValue::from_str(h).unwrap());
+        m
+    }
+
+    #[test]
+    fn links_are_based_on_the_public_url_else_the_requests_host() {
+        let h = host("127.0.0.1:8080");
+        assert_eq!(
+            base_url(Some("https://build.example.com"), &h),
+            "https://build.example.com"
+        );
+        assert_eq!(base_url(None, &h), "http://127.0.0.1:8080");
+        assert_eq!(base_url(None, &host("[::1]:80")), "http://[::1]:80");
+        assert_eq!(base_url(None, &HeaderMap::new()), "");
+        for bad in ["evil.example/x?", "a\"b", "a b", "x@y"] {
+            assert_eq!(base_url(None, &host(bad)), "", "{bad}");
+        }
     }
 }

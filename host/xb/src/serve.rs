@@ -128,6 +128,7 @@ impl Host {
         registry.runtime().set_host_data(runtime::HostData {
             corpus: Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
             results: Arc::new(StoreResults(dashboard.store.clone())),
+            builders: Arc::new(crate::dashboard::PluginBuilderSet::new(registry.clone())),
         });
         std::fs::create_dir_all(data.incoming())?;
         let watcher = spawn_watcher(registry.clone(), data.incoming(), cfg.watch_interval);
@@ -151,6 +152,10 @@ impl Host {
             Arc::new(runtime::MaintnerCorpus(maintner.corpus())),
             dashboard.store.clone(),
             coordinator.clone(),
+            cfg.build
+                .as_ref()
+                .and_then(|b| b.gerrit.as_ref())
+                .map(|g| g.public_url.clone()),
         );
         let bot = crate::botserve::spawn(
             data,

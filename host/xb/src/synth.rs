@@ -1,6 +1,7 @@
 //! A made-up grid for the page benchmark and tests: a `go` repo of commits (with the
-//! subjects and authors given) and a result for every commit on every builder, served
-//! through the same `corpus` and `results` imports the host gives plugins.
+//! subjects and authors given), optionally sub-repositories of one commit each built
+//! against Go's newest, and a result for every commit on every builder, served through
+//! the same `corpus` and `results` imports the host gives plugins.
 
 use runtime::bindings::{corpus as c, results as r, types};
 use runtime::{Answer, CorpusQueries, ResultsView};
@@ -8,6 +9,8 @@ use runtime::{Answer, CorpusQueries, ResultsView};
 pub struct Grid {
     pub commits: Vec<c::Commit>,
     pub builders: Vec<String>,
+    /// Sub-repositories: (name, its newest master commit).
+    pub subrepos: Vec<(String, c::Commit)>,
 }
 
 impl Grid {
@@ -16,17 +19,7 @@ impl Grid {
     pub fn new(n: usize, builders: usize, subject: &str, author: &str) -> Grid {
         let hash = |i: usize| format!("{:040x}", 0xc0ffee_u64 + i as u64);
         let commits = (0..n)
-            .map(|i| c::Commit {
-                hash: hash(i),
-                parents: vec![hash(i + 1)],
-                author: author.into(),
-                author_email: "gopher@example.com".into(),
-                author_time: 1_700_000_000 - i as i64 * 600,
-                committer: author.into(),
-                commit_time: 1_700_000_000 - i as i64 * 600,
-                message: format!("{subject} #{i}\n\nA body.\n"),
-                files: vec![],
-            })
+            .map(|i| commit(hash(i), hash(i + 1), i as i64, subject, author))
             .collect();
         let os = [
             "linux", "windows", "darwin", "freebsd", "openbsd", "netbsd", "plan9", "android",
@@ -37,7 +30,55 @@ impl Grid {
         let builders = (0..builders)
             .map(|i| format!("{}-{}", os[i % os.len()], arch[(i / os.len()) % arch.len()]))
             .collect();
-        Grid { commits, builders }
+        Grid {
+            commits,
+            builders,
+            subrepos: vec![],
+        }
+    }
+
+    /// The same, with sub-repositories `names`, one commit each.
+    pub fn with_subrepos(mut self, names: &[&str]) -> Grid {
+        self.subrepos = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let hash = format!("{:040x}", 0x5ab_u64 + i as u64);
+                let c = commit(
+                    hash,
+                    String::new(),
+                    i as i64,
+                    &format!("{name}: tip"),
+                    "Gopher",
+                );
+                (name.to_string(), c)
+            })
+            .collect();
+        self
+    }
+
+    /// The commits of `repo`, newest first.
+    fn repo_commits(&self, repo: &str) -> Option<Vec<c::Commit>> {
+        if repo == "go" {
+            return Some(self.commits.clone());
+        }
+        let sub = self.subrepos.iter().find(|(name, _)| name == repo)?;
+        Some(vec![sub.1.clone()])
+    }
+}
+
+/// The `i`th newest commit, ten minutes apart.
+fn commit(hash: String, parent: String, i: i64, subject: &str, author: &str) -> c::Commit {
+    c::Commit {
+        hash,
+        parents: vec![parent].into_iter().filter(|p| !p.is_empty()).collect(),
+        author: author.into(),
+        author_email: "gopher@example.com".into(),
+        author_time: 1_700_000_000 - i * 600,
+        committer: author.into(),
+        commit_time: 1_700_000_000 - i * 600,
+        message: format!("{subject} #{i}\n\nA body.\n"),
+        files: vec![],
     }
 }
 
@@ -83,14 +124,23 @@ impl CorpusQueries for Grid {
     }
     /// The first `limit` commits (no paging past them).
     fn commits(&self, q: &c::CommitQuery) -> Answer<c::CommitPage> {
-        if q.repo != "go" {
+        let Some(mut items) = self.repo_commits(&q.repo) else {
             return Err(format!("unknown repo {}", q.repo));
-        }
-        let n = (q.limit as usize).min(self.commits.len());
+        };
+        items.truncate(q.limit as usize);
         Ok(c::CommitPage {
-            items: self.commits[..n].to_vec(),
+            items,
             next_cursor: None,
         })
+    }
+    fn commit(&self, hash: &str) -> Answer<c::Commit> {
+        let subs = self.subrepos.iter().map(|(_, c)| c);
+        self.commits
+            .iter()
+            .chain(subs)
+            .find(|c| c.hash == hash)
+            .cloned()
+            .ok_or_else(|| format!("no commit {hash:?} in the corpus"))
     }
     fn branches(&self, _: &str) -> Answer<Vec<String>> {
         Ok(vec!["master".into()])
@@ -98,8 +148,10 @@ impl CorpusQueries for Grid {
 }
 
 impl ResultsView for Grid {
-    /// Every builder has a result for every commit; one in seven fails.
+    /// Every builder has a result for every commit; one in seven fails. A
+    /// sub-repository's are against Go's newest commit.
     fn results_for(&self, repo: &str, commits: &[String]) -> Vec<r::BuildResult> {
+        let go_commit = (repo != "go").then(|| self.commits[0].hash.clone());
         let mut out = vec![];
         for (i, commit) in commits.iter().enumerate() {
             for (j, b) in self.builders.iter().enumerate() {
@@ -108,7 +160,7 @@ impl ResultsView for Grid {
                     builder: b.clone(),
                     repo: repo.into(),
                     commit: commit.clone(),
-                    go_commit: None,
+                    go_commit: go_commit.clone(),
                     ok,
                     log_hash: if ok {
                         String::new()
@@ -123,6 +175,7 @@ impl ResultsView for Grid {
         out
     }
     fn repos(&self) -> Vec<String> {
-        vec!["go".into()]
+        let subs = self.subrepos.iter().map(|(name, _)| name.clone());
+        std::iter::once("go".to_string()).chain(subs).collect()
     }
 }

@@ -8,7 +8,7 @@
 mod common;
 
 use base64::Engine;
-use common::{builder_names, corpus_commits, record_grid, start_host};
+use common::{builder_names, corpus_commits, record_grid, record_ok, start_host};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -241,13 +241,30 @@ async fn a_person_reads_the_grid_its_logs_and_devapp_in_chromium() {
     let builders = builder_names(12);
     let logs = record_grid(&host.dashboard.store, "build", &commits, &builders);
     assert!(logs.len() > 20);
+    // A builder that builds only the demo repository, with one result here.
+    record_ok(
+        &host.dashboard.store,
+        "linux-amd64-demo",
+        "build",
+        &commits[1],
+    );
     let b = Browser::start().await;
 
-    // The grid: 30 commits × 12 builders, 480 results recorded.
+    // The grid: 30 commits × 13 builders, 481 results recorded.
     b.go(&format!("{url}/")).await;
     assert_eq!(b.text("h1").await, "Build dashboard: build master");
     assert_eq!(b.all("table.build tbody tr").await.len(), 30);
-    assert_eq!(b.all("table.build thead th[scope=col]").await.len(), 12);
+    assert_eq!(b.all("table.build thead th[scope=col]").await.len(), 13);
+    // The demo builder's other cells are not applicable: marked, titled and explained.
+    assert_eq!(b.all("td.na").await.len(), 29);
+    assert_eq!(
+        b.attr("td.na", "title").await,
+        "linux-amd64-demo: not applicable, it does not build this"
+    );
+    assert!(b
+        .text("dl.legend")
+        .await
+        .contains("not applicable: the builder does not build this repository or branch"));
     assert!(b.all("td.fail a").await.len() >= 30);
     assert!(b.all("td.fail.streak").await.len() == 3);
     assert_eq!(

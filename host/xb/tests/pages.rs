@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{builder_names, corpus_commits, record_grid, start_host};
+use common::{builder_names, corpus_commits, record_grid, record_ok, start_host};
 use std::sync::atomic::Ordering::Relaxed;
 use xb::serve::Host;
 
@@ -120,14 +120,21 @@ async fn the_grid_shows_commits_builders_and_results() {
     assert!(r0["date"].as_str().unwrap().ends_with('Z'));
     assert_eq!(r0["parentRevisions"].as_array().unwrap().len(), 1);
     assert_eq!(r0["results"].as_array().unwrap().len(), 12);
-    assert_eq!(r0["results"][linux], format!("/log/{}", logs[0]).as_str());
+    // Failure links are absolute, based on the Host the request was made to.
+    assert_eq!(
+        r0["results"][linux],
+        format!("{url}/log/{}", logs[0]).as_str()
+    );
     assert!(r0["results"].as_array().unwrap().iter().any(|c| c == "ok"));
 
     // Failures as text.
     let (status, text, _) = get(&format!("{url}/?repo=build&mode=failures")).await;
     assert_eq!(status, 200);
     assert!(
-        text.starts_with(&format!("{} linux-amd64 /log/{}\n", commits[0], logs[0])),
+        text.starts_with(&format!(
+            "{} linux-amd64 {url}/log/{}\n",
+            commits[0], logs[0]
+        )),
         "{text}"
     );
 
@@ -135,6 +142,65 @@ async fn the_grid_shows_commits_builders_and_results() {
     let (status, html, _) = get(&format!("{url}/?repo=go")).await;
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("go master"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_builder_that_does_not_build_the_repo_shows_not_applicable_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, url, commits, logs) = grid_host(dir.path()).await;
+    // The bundled local builders' linux-amd64-demo builds only the demo repository;
+    // linux-arm64-new is no builders plugin's, so its empty cells are not built yet.
+    record_ok(
+        &host.dashboard.store,
+        "linux-amd64-demo",
+        "build",
+        &commits[2],
+    );
+    record_ok(
+        &host.dashboard.store,
+        "linux-arm64-new",
+        "build",
+        &commits[2],
+    );
+    let (status, html, _) = get(&format!("{url}/")).await;
+    assert_eq!(status, 200, "{html}");
+    let na = "<td class=\"na\" title=\"linux-amd64-demo: not applicable, it does not build this\">–</td>";
+    let pending = "<td class=\"none\" title=\"linux-arm64-new: not built yet\">…</td>";
+    assert_eq!(html.matches(na).count(), 29, "{html}");
+    assert_eq!(html.matches(pending).count(), 29, "{html}");
+    assert_eq!(html.matches("<td class=\"na\"").count(), 29);
+    assert!(html.contains("<dl class=\"legend\""), "{html}");
+    assert!(html.contains("not applicable: the builder does not build this repository or branch"));
+    // In Go's JSON both are "".
+    let (_, body, _) = get(&format!("{url}/?repo=build&mode=json")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let demo = v["builders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|b| b == "linux-amd64-demo")
+        .unwrap();
+    assert_eq!(v["revisions"][0]["results"][demo], "");
+    assert_eq!(v["revisions"][2]["results"][demo], "ok");
+
+    // Another Host, another base for the links (and not the cached page of the first).
+    let resp = reqwest::Client::new()
+        .get(format!("{url}/?repo=build&mode=json"))
+        .header("host", "build.example.test:8080")
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let linux = v["builders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|b| b == "linux-amd64")
+        .unwrap();
+    assert_eq!(
+        v["revisions"][0]["results"][linux],
+        format!("http://build.example.test:8080/log/{}", logs[0]).as_str()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,6 +216,11 @@ async fn bad_parameters_are_a_clear_400_never_a_500() {
         ("repo=nosuchrepo", "nosuchrepo"),
         ("repo=build&branch=nosuchbranch", "nosuchbranch"),
         ("mode=xml", "unknown mode"),
+        ("repo=build&hash=%3Cb%3E", "invalid hash"),
+        (
+            "repo=build&hash=0123456789012345678901234567890123456789",
+            "no commit",
+        ),
     ];
     for (q, want) in cases {
         let (status, html, _) = get(&format!("{url}/?{q}")).await;
@@ -430,6 +501,7 @@ fn dashboard_over(dir: &std::path::Path, grid: xb::synth::Grid) -> runtime::Hand
     reg.runtime().set_host_data(runtime::HostData {
         corpus: grid.clone(),
         results: grid,
+        ..Default::default()
     });
     let wasm = std::fs::read(common::bundled("dashboard.wasm")).unwrap();
     reg.load(&wasm, "dashboard.wasm").unwrap();
@@ -437,8 +509,18 @@ fn dashboard_over(dir: &std::path::Path, grid: xb::synth::Grid) -> runtime::Hand
 }
 
 fn render(h: &runtime::Handle, query: &[(&str, &str)]) -> (u16, String) {
+    render_at(h, "", query)
+}
+
+/// As [`render`], the page reached at `base`.
+fn render_at(h: &runtime::Handle, base: &str, query: &[(&str, &str)]) -> (u16, String) {
+    let opts = runtime::CallOptions {
+        base_url: base.into(),
+        ..h.rt.defaults().clone()
+    };
     let resp = h
         .plugin()
+        .with_options(opts)
         .render(&runtime::Request {
             method: "GET".into(),
             path: "/".into(),
@@ -590,4 +672,151 @@ async fn the_live_log_page_streams_a_build_and_ends_with_its_outcome() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the demo's failing build never ended");
+}
+
+/// The builders of a made-up builders plugin: every one builds Go, linux-riscv64 has
+/// no result yet, and of the sub-repositories only amd64 builders build tools.
+struct MadeUpBuilders;
+
+impl runtime::BuilderSetView for MadeUpBuilders {
+    fn builders(&self) -> Vec<String> {
+        [
+            "darwin-amd64",
+            "linux-amd64",
+            "linux-riscv64",
+            "windows-amd64",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+    fn post_submit(&self, repo: &str, _branch: &str, go_branch: &str) -> Vec<String> {
+        assert_eq!(go_branch, "master");
+        let all = self.builders();
+        match repo {
+            "tools" => all.into_iter().filter(|b| b.ends_with("amd64")).collect(),
+            _ => all,
+        }
+    }
+}
+
+fn dashboard_with_subrepos(dir: &std::path::Path) -> (runtime::Handle, xb::synth::Grid) {
+    let grid = || {
+        xb::synth::Grid::new(40, 3, "cmd/go: a change", "Gopher").with_subrepos(&["net", "tools"])
+    };
+    let reg = xb::data::DataDir::new(dir).unwrap().registry().unwrap();
+    let data = std::sync::Arc::new(grid());
+    reg.runtime().set_host_data(runtime::HostData {
+        corpus: data.clone(),
+        results: data,
+        builders: std::sync::Arc::new(MadeUpBuilders),
+    });
+    let wasm = std::fs::read(common::bundled("dashboard.wasm")).unwrap();
+    reg.load(&wasm, "dashboard.wasm").unwrap();
+    (reg.serving("dashboard").unwrap(), grid())
+}
+
+#[test]
+fn the_go_grid_shows_subrepositories_at_tip_and_builders_yet_to_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, grid) = dashboard_with_subrepos(dir.path());
+    let tip = &grid.commits[0].hash;
+    let (status, html) = render(&h, &[]);
+    assert_eq!(status, 200, "{html}");
+    // linux-riscv64 builds Go and has no result: a column of cells not built yet.
+    let riscv = "<td class=\"none\" title=\"linux-riscv64: not built yet\">…</td>";
+    let tip_at = html
+        .find("<h2 id=\"tip\">Sub-repositories at tip</h2>")
+        .expect("tip section");
+    let (main, tip_html) = html.split_at(tip_at);
+    assert_eq!(main.matches(riscv).count(), 30, "{main}");
+    assert!(tip_html.contains(&format!(
+        "built against Go <code title=\"{tip}\">{}</code>",
+        &tip[..7]
+    )));
+    // One row per sub-repository, linking to its grid, in the grid's columns.
+    assert_eq!(
+        tip_html
+            .matches("<th scope=\"row\" class=\"repo\">")
+            .count(),
+        2
+    );
+    assert!(
+        tip_html.contains("<a href=\"?repo=net\">net</a>"),
+        "{tip_html}"
+    );
+    assert!(tip_html.contains("<a href=\"?repo=tools\">tools</a>"));
+    assert_eq!(
+        tip_html.matches("<td class=\"ok\"").count() + tip_html.matches("<td class=\"fail").count(),
+        6
+    );
+    // tools is built by amd64 builders only: its riscv cell is not applicable, net's
+    // is not built yet.
+    assert_eq!(tip_html.matches(riscv).count(), 1, "{tip_html}");
+    assert_eq!(
+        tip_html
+            .matches("<td class=\"na\" title=\"linux-riscv64: not applicable, it does not build this\">–</td>")
+            .count(),
+        1
+    );
+
+    // In Go's JSON the sub-repositories follow Go's revisions, built against its tip;
+    // failure links are absolute where the host knows its address.
+    let (_, body) = render_at(&h, "https://build.example.com", &[("mode", "json")]);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let revs = v["revisions"].as_array().unwrap();
+    assert_eq!(revs.len(), 32);
+    assert_eq!(revs[30]["repo"], "net");
+    assert_eq!(revs[31]["repo"], "tools");
+    assert_eq!(revs[31]["goRevision"], tip.as_str());
+    assert_eq!(revs[31]["goBranch"], "master");
+    let links: Vec<&str> = revs
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap())
+        .filter_map(|c| c.as_str())
+        .filter(|c| c.contains("/log/"))
+        .collect();
+    assert!(!links.is_empty());
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with("https://build.example.com/log/")),
+        "{links:?}"
+    );
+
+    // Older pages, and a sub-repository's own grid, have no tip section.
+    for q in [&[("page", "1")][..], &[("repo", "net")][..]] {
+        let (status, html) = render(&h, q);
+        assert_eq!(status, 200, "{q:?}: {html}");
+        assert!(!html.contains("Sub-repositories at tip"), "{q:?}");
+    }
+}
+
+#[test]
+fn a_hash_view_shows_exactly_the_commits_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, grid) = dashboard_with_subrepos(dir.path());
+    let (a, b) = (&grid.commits[3].hash, &grid.commits[35].hash);
+    let (status, html) = render(&h, &[("hash", b.as_str()), ("hash", a.as_str())]);
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(html.matches("<th scope=\"row\" class=\"hash\">").count(), 2);
+    let at = |h: &str| html.find(&format!("<code title=\"{h}\">")).unwrap();
+    let (at_a, at_b) = (at(a), at(b));
+    assert!(at_b < at_a, "in the order asked");
+    assert!(html.contains("commits asked for by hash"));
+    assert!(!html.contains("Sub-repositories at tip"));
+    assert!(!html.contains("rel=\"next\""));
+    let (_, body) = render(&h, &[("hash", a.as_str()), ("mode", "json")]);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["revisions"].as_array().unwrap().len(), 1);
+    assert_eq!(v["revisions"][0]["revision"], a.as_str());
+    // A hash the corpus does not have, or not a hash: a 400 that says which.
+    let (status, html) = render(&h, &[("hash", "f".repeat(40).as_str())]);
+    assert_eq!(status, 400);
+    assert!(html.contains("no commit"), "{html}");
+    let (status, html) = render(&h, &[("hash", "abc<b>")]);
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("invalid hash &quot;abc&lt;b&gt;&quot;"),
+        "{html}"
+    );
 }

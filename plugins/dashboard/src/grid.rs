@@ -3,6 +3,7 @@
 
 use crate::xbuild::platform::corpus::{self, Commit, CommitQuery};
 use crate::xbuild::platform::results::{self, BuildResult, BuildRunning};
+use crate::xbuild::platform::site;
 use std::collections::{BTreeMap, BTreeSet};
 use web::json_str;
 
@@ -28,6 +29,8 @@ pub struct View {
     pub branch: String,
     /// Repos with results, for the switcher.
     pub repos: Vec<String>,
+    /// `?hash=`: exactly these commits, no paging.
+    pub hashes: Vec<String>,
 }
 
 impl View {
@@ -39,6 +42,7 @@ impl View {
             m => return Err(format!("unknown mode {}", web::quote(m))),
         };
         let page = q.page(MAX_PAGE)?;
+        let hashes = hashes(q)?;
         let branch = q.name("branch")?.unwrap_or("master").to_string();
         let given = q.name("repo")?;
         let mut repos = results::repos();
@@ -60,21 +64,58 @@ impl View {
             repo_given: given.is_some(),
             branch,
             repos,
+            hashes,
         })
     }
 
     pub fn is_go(&self) -> bool {
         self.repo == "go"
     }
+
+    /// The sub-repositories' tip section shows on the main repo's newest master page
+    /// (Go's ui.go shows it on page 0, no hashes).
+    pub fn shows_tip(&self) -> bool {
+        self.is_go() && self.page == 0 && self.branch == "master" && self.hashes.is_empty()
+    }
+}
+
+/// The `hash` parameters: full hex hashes, at most a page of them.
+fn hashes(q: &web::Query) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = vec![];
+    for (_, h) in q.0.iter().filter(|(k, _)| k == "hash") {
+        if h.len() != 40 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("invalid hash {} (40 hex digits)", web::quote(h)));
+        }
+        let h = h.to_ascii_lowercase();
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    if out.len() > PER_PAGE as usize {
+        return Err(format!(
+            "{} hashes asked for, at most {PER_PAGE}",
+            out.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// What one cell shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cell {
+    /// No result yet.
     None,
-    Ok { log: String },
-    Fail { log: String },
-    Running { url: String },
+    /// The builder does not build this repo and branch (Go's BuildsRepoPostSubmit).
+    NotApplicable,
+    Ok {
+        log: String,
+    },
+    Fail {
+        log: String,
+    },
+    Running {
+        url: String,
+    },
 }
 
 /// One row: a commit, and for a sub-repository the Go commit it was built against.
@@ -98,13 +139,62 @@ pub struct Grid {
     pub note: Option<String>,
     /// Per column: how many of the builder's newest results are failures in a row.
     pub streaks: Vec<usize>,
+    /// Each sub-repository's newest master commit against Go's tip (`View::shows_tip`).
+    pub tip: Vec<TipRow>,
+    /// The absolute base of links for other tools ("" when the host does not know it).
+    pub base_url: String,
+}
+
+/// A sub-repository's newest commit and its results against Go's tip.
+pub struct TipRow {
+    pub repo: String,
+    pub commit: Commit,
+    pub cells: Vec<Cell>,
+}
+
+/// Which builders build a repo and branch, as the host's builders plugins say.
+struct Applies {
+    known: BTreeSet<String>,
+    builds: BTreeSet<String>,
+}
+
+impl Applies {
+    fn new(repo: &str, branch: &str) -> Applies {
+        Applies {
+            known: site::builders().into_iter().collect(),
+            // Go's legacydash asks BuildsRepoPostSubmit(repo, branch, branch).
+            builds: site::post_submit_builders(repo, branch, branch)
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Known to the host and not building it; a builder the host does not know (one
+    /// retired since its results) cannot be said not to apply.
+    fn not(&self, builder: &str) -> bool {
+        self.known.contains(builder) && !self.builds.contains(builder)
+    }
+
+    /// Empty cells of builders that do not build it become not applicable.
+    fn mark(&self, builders: &[String], cells: &mut [Cell]) {
+        for (cell, b) in cells.iter_mut().zip(builders) {
+            if *cell == Cell::None && self.not(b) {
+                *cell = Cell::NotApplicable;
+            }
+        }
+    }
 }
 
 /// The page's commits, results and running builds.
 pub fn load(view: &View) -> Result<Grid, String> {
-    let (commits, more) = match page_of_commits(&view.repo, &view.branch, view.page) {
+    let page = if view.hashes.is_empty() {
+        page_of_commits(&view.repo, &view.branch, view.page)
+    } else {
+        find_commits(&view.hashes).map(|c| (c, false))
+    };
+    let (commits, more) = match page {
         Ok(p) => p,
-        Err(e) if !view.repo_given && view.branch == "master" => {
+        Err(e) if !view.repo_given && view.branch == "master" && view.hashes.is_empty() => {
             // The default view of a host without that repo: an empty page that says so.
             let mut g = empty(view);
             g.note = Some(format!("no commits of {} in the corpus ({e})", view.repo));
@@ -115,21 +205,75 @@ pub fn load(view: &View) -> Result<Grid, String> {
     let hashes: Vec<String> = commits.iter().map(|c| c.hash.clone()).collect();
     let results = results::results_for(&view.repo, &hashes);
     let running = results::running(&view.repo, &hashes);
+    let tip = match commits.first() {
+        Some(go) if view.shows_tip() => tip_results(&go.hash),
+        _ => vec![],
+    };
+    let applies = Applies::new(&view.repo, &view.branch);
+    // Go's legacydash: the builders with results on the page, and every builder that
+    // builds this repo and branch, so a column shows before its first result.
     let builders = builder_order(
         results
             .iter()
             .map(|r| r.builder.as_str())
-            .chain(running.iter().map(|r| r.builder.as_str())),
+            .chain(running.iter().map(|r| r.builder.as_str()))
+            .chain(applies.builds.iter().map(String::as_str))
+            .chain(
+                tip.iter()
+                    .flat_map(|t| t.2.iter().map(|r| r.builder.as_str())),
+            ),
     );
-    let rows = rows(view.is_go(), commits, &builders, &results, &running);
+    let mut rows = rows(view.is_go(), commits, &builders, &results, &running);
+    for row in &mut rows {
+        applies.mark(&builders, &mut row.cells);
+    }
     let mut g = empty(view);
     g.branches = corpus::branches(&view.repo).unwrap_or_default();
     g.more = more;
     g.streaks = streaks(&rows, builders.len());
+    let col = columns(&builders);
+    g.tip = tip
+        .into_iter()
+        .map(|(repo, commit, results)| {
+            let mut cells = cells(&col, results.iter(), std::iter::empty());
+            Applies::new(&repo, "master").mark(&builders, &mut cells);
+            TipRow {
+                repo,
+                commit,
+                cells,
+            }
+        })
+        .collect();
     g.builders = builders;
     g.rows = rows;
     mark_streaks(&mut g);
     Ok(g)
+}
+
+/// The commits asked for by hash, in the order asked.
+fn find_commits(hashes: &[String]) -> Result<Vec<Commit>, String> {
+    hashes.iter().map(|h| corpus::find_commit(h)).collect()
+}
+
+/// For each sub-repository with results, its newest master commit and that commit's
+/// results against Go commit `go_tip` (Go's "Sub-repositories at tip").
+fn tip_results(go_tip: &str) -> Vec<(String, Commit, Vec<BuildResult>)> {
+    let mut out = vec![];
+    for repo in results::repos().into_iter().filter(|r| r != "go") {
+        let newest = corpus::commits(&CommitQuery {
+            repo: repo.clone(),
+            branch: Some("master".into()),
+            limit: 1,
+            cursor: None,
+        });
+        let Some(commit) = newest.ok().and_then(|p| p.items.into_iter().next()) else {
+            continue;
+        };
+        let mut results = results::results_for(&repo, std::slice::from_ref(&commit.hash));
+        results.retain(|r| r.go_commit.as_deref() == Some(go_tip));
+        out.push((repo, commit, results));
+    }
+    out
 }
 
 fn empty(view: &View) -> Grid {
@@ -142,6 +286,8 @@ fn empty(view: &View) -> Grid {
         branches: vec![],
         note: None,
         streaks: vec![],
+        tip: vec![],
+        base_url: site::base_url(),
     }
 }
 
@@ -181,11 +327,7 @@ fn rows(
     results: &[BuildResult],
     running: &[BuildRunning],
 ) -> Vec<Row> {
-    let col: BTreeMap<&str, usize> = builders
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (b.as_str(), i))
-        .collect();
+    let col = columns(builders);
     let mut out = vec![];
     for c in commits {
         // A sub-repository commit has one row per Go commit it was built against, the
@@ -208,27 +350,16 @@ fn rows(
             gos = vec![(0, String::new())];
         }
         for (_, go) in gos {
-            let mut cells = vec![Cell::None; builders.len()];
             let same = |g: &Option<String>| is_go || g.as_deref().unwrap_or("") == go;
-            for r in results
-                .iter()
-                .filter(|r| r.commit == c.hash && same(&r.go_commit))
-            {
-                let log = r.log_hash.clone();
-                cells[col[r.builder.as_str()]] = if r.ok {
-                    Cell::Ok { log }
-                } else {
-                    Cell::Fail { log }
-                };
-            }
-            for r in running
-                .iter()
-                .filter(|r| r.commit == c.hash && same(&r.go_commit))
-            {
-                cells[col[r.builder.as_str()]] = Cell::Running {
-                    url: r.log_url.clone(),
-                };
-            }
+            let cells = cells(
+                &col,
+                results
+                    .iter()
+                    .filter(|r| r.commit == c.hash && same(&r.go_commit)),
+                running
+                    .iter()
+                    .filter(|r| r.commit == c.hash && same(&r.go_commit)),
+            );
             out.push(Row {
                 commit: c.clone(),
                 go_commit: go,
@@ -238,6 +369,42 @@ fn rows(
         }
     }
     out
+}
+
+/// One row's cells, a column per builder: its result, or its running build.
+fn cells<'a>(
+    col: &BTreeMap<&str, usize>,
+    results: impl Iterator<Item = &'a BuildResult>,
+    running: impl Iterator<Item = &'a BuildRunning>,
+) -> Vec<Cell> {
+    let mut cells = vec![Cell::None; col.len()];
+    for r in results {
+        let log = r.log_hash.clone();
+        if let Some(&i) = col.get(r.builder.as_str()) {
+            cells[i] = if r.ok {
+                Cell::Ok { log }
+            } else {
+                Cell::Fail { log }
+            };
+        }
+    }
+    for r in running {
+        if let Some(&i) = col.get(r.builder.as_str()) {
+            cells[i] = Cell::Running {
+                url: r.log_url.clone(),
+            };
+        }
+    }
+    cells
+}
+
+/// Each builder's column.
+fn columns(builders: &[String]) -> BTreeMap<&str, usize> {
+    builders
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.as_str(), i))
+        .collect()
 }
 
 /// Per column, the failures in a row from the newest result down (cells without a
@@ -358,41 +525,70 @@ pub fn viewer_url(hash: &str) -> String {
 
 impl Grid {
     /// Go's `types.BuildStatus` (legacydash's toBuildStatus): a cell is "" (no
-    /// result), "ok", or the URL of the failure's log.
+    /// result, or not applicable), "ok", or the absolute URL of the failure's log. The
+    /// main repo's revisions come first, then each sub-repository's at Go's tip.
     pub fn build_status(&self) -> String {
         let mut s = String::from("{\"builders\":[");
         push_list(&mut s, self.builders.iter().map(|b| json_str(b)));
         s.push_str("],\"revisions\":[");
-        let revs = self.rows.iter().map(|r| {
-            let c = &r.commit;
-            let results = r.cells.iter().map(|cell| match cell {
-                Cell::Ok { .. } => json_str("ok"),
-                Cell::Fail { log } if !log.is_empty() => json_str(&log_url(log)),
-                Cell::Fail { .. } => json_str("fail"),
-                _ => json_str(""),
-            });
-            let mut parents = String::new();
-            push_list(&mut parents, c.parents.iter().map(|p| json_str(p)));
-            let mut res = String::new();
-            push_list(&mut res, results);
-            format!(
-                "{{\"repo\":{},\"revision\":{},\"parentRevisions\":[{parents}],\
-\"goRevision\":{},\"goBranch\":{},\"date\":{},\"branch\":{},\"author\":{},\"desc\":{},\
-\"results\":[{res}]}}",
-                json_str(&self.repo),
-                json_str(&c.hash),
-                json_str(&r.go_commit),
-                // The Go branch a sub-repository row was built against is not recorded.
-                json_str(""),
-                json_str(&web::Date::from_unix(c.commit_time).rfc3339()),
-                json_str(&self.branch),
-                json_str(&format!("{} <{}>", c.author, c.author_email)),
-                json_str(&c.message),
+        let main = self.rows.iter().map(|r| {
+            // The Go branch a sub-repository row was built against is not recorded.
+            self.revision(
+                &self.repo,
+                &r.commit,
+                &r.go_commit,
+                "",
+                &self.branch,
+                &r.cells,
             )
         });
-        push_list(&mut s, revs);
+        let tip_go = self.rows.first().map_or("", |r| r.commit.hash.as_str());
+        let tip = self
+            .tip
+            .iter()
+            .map(|t| self.revision(&t.repo, &t.commit, tip_go, "master", "master", &t.cells));
+        push_list(&mut s, main.chain(tip));
         s.push_str("]}\n");
         s
+    }
+
+    fn revision(
+        &self,
+        repo: &str,
+        c: &Commit,
+        go_commit: &str,
+        go_branch: &str,
+        branch: &str,
+        cells: &[Cell],
+    ) -> String {
+        let results = cells.iter().map(|cell| match cell {
+            Cell::Ok { .. } => json_str("ok"),
+            Cell::Fail { log } if !log.is_empty() => json_str(&self.log_link(log)),
+            Cell::Fail { .. } => json_str("fail"),
+            _ => json_str(""),
+        });
+        let mut parents = String::new();
+        push_list(&mut parents, c.parents.iter().map(|p| json_str(p)));
+        let mut res = String::new();
+        push_list(&mut res, results);
+        format!(
+            "{{\"repo\":{},\"revision\":{},\"parentRevisions\":[{parents}],\
+\"goRevision\":{},\"goBranch\":{},\"date\":{},\"branch\":{},\"author\":{},\"desc\":{},\
+\"results\":[{res}]}}",
+            json_str(repo),
+            json_str(&c.hash),
+            json_str(go_commit),
+            json_str(go_branch),
+            json_str(&web::Date::from_unix(c.commit_time).rfc3339()),
+            json_str(branch),
+            json_str(&format!("{} <{}>", c.author, c.author_email)),
+            json_str(&c.message),
+        )
+    }
+
+    /// A stored log's absolute URL, for tools that read it from elsewhere.
+    pub fn log_link(&self, hash: &str) -> String {
+        format!("{}{}", self.base_url, log_url(hash))
     }
 
     /// Go's `?mode=failures`: `<hash> <builder> <log URL>` per failed cell with a log.
@@ -402,7 +598,7 @@ impl Grid {
             for (b, cell) in self.builders.iter().zip(&r.cells) {
                 if let Cell::Fail { log } = cell {
                     if !log.is_empty() {
-                        out.push_str(&format!("{} {b} {}\n", r.commit.hash, log_url(log)));
+                        out.push_str(&format!("{} {b} {}\n", r.commit.hash, self.log_link(log)));
                     }
                 }
             }

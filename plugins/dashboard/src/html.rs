@@ -19,7 +19,11 @@ pub fn grid(view: &View, g: &Grid) -> String {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", esc(note));
     }
     table(&mut h, view, g);
-    paging(&mut h, view, g);
+    if view.hashes.is_empty() {
+        paging(&mut h, view, g);
+    }
+    tip(&mut h, g);
+    legend(&mut h);
     h.push_str("</main>\n");
     web::page(&format!("Build dashboard: {} {}", g.repo, g.branch), &h)
 }
@@ -72,48 +76,10 @@ fn table(h: &mut String, view: &View, g: &Grid) {
     let now = Date::from_unix(crate::xbuild::platform::clock::now());
     let _ = write!(
         h,
-        "<div class=\"scroll\"><table class=\"build\">\n<caption>{} commits on {}, page {}</caption>\n<thead>\n<tr><th scope=\"colgroup\" colspan=\"{commit_cols}\" rowspan=\"2\">Commit</th>",
-        esc(&g.repo),
-        esc(&g.branch),
-        view.page
+        "<div class=\"scroll\"><table class=\"build\">\n<caption>{}</caption>\n<thead>\n<tr><th scope=\"colgroup\" colspan=\"{commit_cols}\" rowspan=\"2\">Commit</th>",
+        caption(view, g)
     );
-    for (group, span) in grid::spans(&g.builders) {
-        let _ = write!(
-            h,
-            "<th scope=\"colgroup\" colspan=\"{span}\">{}</th>",
-            esc(group)
-        );
-    }
-    h.push_str("</tr>\n<tr>");
-    for (b, &streak) in g.builders.iter().zip(&g.streaks) {
-        let mut class = vec![];
-        if !grid::first_class(b) {
-            class.push("unsupported");
-        }
-        if streak >= 2 {
-            class.push("broken");
-        }
-        let title = if streak >= 2 {
-            format!("{b}: its last {streak} results failed")
-        } else {
-            b.clone()
-        };
-        let _ = write!(
-            h,
-            "<th scope=\"col\" class=\"{}\" title=\"{}\">{}",
-            class.join(" "),
-            esc(&title),
-            esc(&grid::subheading(b))
-        );
-        let suffix = grid::suffix(b);
-        if !suffix.is_empty() {
-            let _ = write!(h, "<br><small>{}</small>", esc(suffix));
-        }
-        if streak >= 2 {
-            let _ = write!(h, "<br><small class=\"streak\">✗{streak}</small>");
-        }
-        h.push_str("</th>");
-    }
+    builder_heads(h, g);
     h.push_str("</tr>\n</thead>\n<tbody>\n");
     if g.rows.is_empty() {
         let _ = writeln!(
@@ -157,10 +123,128 @@ fn table(h: &mut String, view: &View, g: &Grid) {
     h.push_str("</tbody>\n</table></div>\n");
 }
 
+fn caption(view: &View, g: &Grid) -> String {
+    if view.hashes.is_empty() {
+        format!(
+            "{} commits on {}, page {}",
+            esc(&g.repo),
+            esc(&g.branch),
+            view.page
+        )
+    } else {
+        format!("{} commits asked for by hash", esc(&g.repo))
+    }
+}
+
+/// The two header rows' builder cells: OS groups, then each builder's short name
+/// (the first row's commit heading comes before).
+fn builder_heads(h: &mut String, g: &Grid) {
+    for (group, span) in grid::spans(&g.builders) {
+        let _ = write!(
+            h,
+            "<th scope=\"colgroup\" colspan=\"{span}\">{}</th>",
+            esc(group)
+        );
+    }
+    h.push_str("</tr>\n<tr>");
+    let none = vec![0; g.builders.len()];
+    let streaks = if g.streaks.len() == g.builders.len() {
+        &g.streaks
+    } else {
+        &none
+    };
+    for (b, &streak) in g.builders.iter().zip(streaks) {
+        let mut class = vec![];
+        if !grid::first_class(b) {
+            class.push("unsupported");
+        }
+        if streak >= 2 {
+            class.push("broken");
+        }
+        let title = if streak >= 2 {
+            format!("{b}: its last {streak} results failed")
+        } else {
+            b.clone()
+        };
+        let _ = write!(
+            h,
+            "<th scope=\"col\" class=\"{}\" title=\"{}\">{}",
+            class.join(" "),
+            esc(&title),
+            esc(&grid::subheading(b))
+        );
+        let suffix = grid::suffix(b);
+        if !suffix.is_empty() {
+            let _ = write!(h, "<br><small>{}</small>", esc(suffix));
+        }
+        if streak >= 2 {
+            let _ = write!(h, "<br><small class=\"streak\">✗{streak}</small>");
+        }
+        h.push_str("</th>");
+    }
+}
+
+/// Go's "Sub-repositories at tip": each sub-repository's newest commit, built against
+/// the newest Go commit, in the grid's columns.
+fn tip(h: &mut String, g: &Grid) {
+    if g.tip.is_empty() {
+        return;
+    }
+    let go = g.rows.first().map_or("", |r| r.commit.hash.as_str());
+    let _ = write!(
+        h,
+        "<h2 id=\"tip\">Sub-repositories at tip</h2>\n<div class=\"scroll\"><table class=\"build tip\">\n\
+<caption>Each sub-repository's newest master commit, built against Go <code title=\"{}\">{}</code></caption>\n\
+<thead>\n<tr><th scope=\"colgroup\" colspan=\"4\" rowspan=\"2\">Sub-repository</th>",
+        esc(go),
+        esc(&go[..go.len().min(7)])
+    );
+    builder_heads(h, g);
+    h.push_str("</tr>\n</thead>\n<tbody>\n");
+    let now = Date::from_unix(crate::xbuild::platform::clock::now());
+    for t in &g.tip {
+        let c = &t.commit;
+        let _ = write!(
+            h,
+            "<tr><th scope=\"row\" class=\"repo\"><a href=\"{}\">{}</a></th><td class=\"hash\"><code title=\"{}\">{}</code></td>\
+<td class=\"time\">{}</td><td class=\"desc\" title=\"{}\">{}</td>",
+            link(&t.repo, "master", 0),
+            esc(&t.repo),
+            esc(&c.hash),
+            esc(&c.hash[..c.hash.len().min(7)]),
+            Date::from_unix(c.commit_time).short(&now),
+            esc(&c.message),
+            esc(web::first_line(&c.message, 100))
+        );
+        for (cell, b) in t.cells.iter().zip(&g.builders) {
+            cell_html(h, cell, b, false);
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table></div>\n");
+}
+
+/// What the cells mean, in words and in their own look.
+fn legend(h: &mut String) {
+    h.push_str(
+        "<dl class=\"legend\" aria-label=\"legend\">\
+<dt><span class=\"ok\">ok</span></dt><dd>built and passed</dd>\
+<dt><span class=\"fail\">fail</span></dt><dd>failed; links to the log</dd>\
+<dt><span class=\"running\">running</span></dt><dd>building now</dd>\
+<dt><span class=\"none\">…</span></dt><dd>not built yet</dd>\
+<dt><span class=\"na\">–</span></dt><dd>not applicable: the builder does not build this repository or branch</dd>\
+</dl>\n",
+    );
+}
+
 fn cell_html(h: &mut String, cell: &Cell, builder: &str, streak: bool) {
     let b = esc(builder);
     let _ = match cell {
-        Cell::None => write!(h, "<td class=\"none\" title=\"{b}: no result\"></td>"),
+        Cell::None => write!(h, "<td class=\"none\" title=\"{b}: not built yet\">…</td>"),
+        Cell::NotApplicable => write!(
+            h,
+            "<td class=\"na\" title=\"{b}: not applicable, it does not build this\">–</td>"
+        ),
         Cell::Ok { log } if log.is_empty() => write!(h, "<td class=\"ok\">ok</td>"),
         Cell::Ok { log } => write!(
             h,

@@ -1,7 +1,8 @@
 //! Open changes over time (Go's cmd/devapp/stats.go): each change is open from its
-//! creation until it was merged or abandoned (its last message); each day counts the
-//! changes open on it, and those that reference an issue. Drawn as SVG line charts
-//! for the last year, 30 days and 7 days, with the numbers in a table beside them.
+//! creation until it was merged or abandoned (the NoteDB commit that set that status);
+//! each day counts the changes open on it, and those that reference an issue. Drawn as
+//! SVG line charts for the last year, 30 days and 7 days, with the numbers in a table
+//! beside them.
 //!
 //! The window ends now, or at the corpus's newest activity when that is older, so a
 //! corpus that stopped updating still shows its last year.
@@ -20,7 +21,12 @@ struct Interval {
     with_issue: bool,
 }
 
+/// When a closed change was merged or abandoned; for a corpus that cannot say, its
+/// last message (the merge or abandon usually posts one).
 fn closed_at(c: &Change) -> i64 {
+    if let Ok(Some(t)) = corpus::change_closed(&c.id) {
+        return t;
+    }
     let mut last = c.created;
     let mut cursor: Option<String> = None;
     while let Ok(p) = corpus::change_messages(&c.id, 1000, cursor.as_deref()) {

@@ -204,6 +204,11 @@ td.ok{background:#e6f4e6}td.ok a{color:#060}\
 td.fail{background:#fbe3e3}td.fail a{color:#a00;font-weight:600}\
 td.streak{background:#f4b8b8}th.broken{background:#f4b8b8}\
 td.running{background:#e3ecfb}td.none{color:#bbb;text-align:center}\
+td.na{background:#eee;color:#888;text-align:center}\
+dl.legend{display:flex;flex-wrap:wrap;gap:.2em .6em;font-size:12px}dl.legend dd{margin:0 .8em 0 0}\
+dl.legend span{display:inline-block;min-width:1.5em;padding:0 3px;text-align:center}\
+dl.legend .ok{background:#e6f4e6}dl.legend .fail{background:#fbe3e3}\
+dl.legend .running{background:#e3ecfb}dl.legend .none{color:#bbb}dl.legend .na{background:#eee;color:#888}\
 code{font:12px ui-monospace,monospace}\
 form{margin:.5em 0}label{margin-right:.5em}\
 .note{color:#666}\
