@@ -89,6 +89,9 @@ impl CorpusQueries for Pinned {
     fn change(&self, id: &types::ChangeRef) -> Answer<c::Change> {
         self.inner.change(id)
     }
+    fn change_closed(&self, id: &types::ChangeRef) -> Answer<Option<types::Timestamp>> {
+        self.inner.change_closed(id)
+    }
     fn change_messages(
         &self,
         id: &types::ChangeRef,
@@ -102,6 +105,9 @@ impl CorpusQueries for Pinned {
     }
     fn commits(&self, q: &c::CommitQuery) -> Answer<c::CommitPage> {
         self.inner.commits(q)
+    }
+    fn commit(&self, hash: &str) -> Answer<c::Commit> {
+        self.inner.commit(hash)
     }
     fn projects(&self) -> Vec<String> {
         self.inner.projects()
