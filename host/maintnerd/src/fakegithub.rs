@@ -53,6 +53,8 @@ struct FakeState {
     rate_reset: i64,
     clock: Option<i64>,
     writes: Vec<WriteRequest>,
+    /// What a write must carry, once set.
+    token: Option<String>,
 }
 
 /// A request that changes something (POST, PATCH, PUT, DELETE), as the fake checked it.
@@ -85,6 +87,7 @@ impl FakeGitHub {
             rate_reset: chrono::Utc::now().timestamp() + 3600,
             clock: None,
             writes: Vec::new(),
+            token: None,
         }));
         let app = Router::new()
             .route(
@@ -114,6 +117,10 @@ impl FakeGitHub {
             .route("/repos/{owner}/{repo}/issues/{n}/events", get(list_events))
             .route("/repos/{owner}/{repo}/labels", get(list_labels))
             .route("/repos/{owner}/{repo}/milestones", get(list_milestones))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                writes::authenticated,
+            ))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -123,6 +130,12 @@ impl FakeGitHub {
             }
         });
         Ok(FakeGitHub { state, addr })
+    }
+
+    /// From now on a write needs `Authorization: token TOKEN` (or `Bearer TOKEN`), as
+    /// GitHub's do; without it the fake answers 401 as GitHub does.
+    pub fn require_token(&self, token: &str) {
+        self.state.lock().unwrap().token = Some(token.into());
     }
 
     /// API base URL, e.g. `http://127.0.0.1:PORT`.
@@ -494,6 +507,32 @@ mod writes {
     use axum::body::Bytes;
 
     type IssuePath = Path<(String, String, i32)>;
+
+    /// GitHub's answer to a write without valid credentials.
+    pub(super) async fn authenticated(
+        state: Shared,
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> Response {
+        let want = state.0.lock().unwrap().token.clone();
+        if let (Some(token), false) = (want, req.method() == axum::http::Method::GET) {
+            let given = req
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if given != format!("token {token}") && given != format!("Bearer {token}") {
+                return answer(
+                    StatusCode::UNAUTHORIZED,
+                    serde_json::json!({
+                        "message": "Requires authentication",
+                        "documentation_url": "https://docs.github.com/rest"
+                    }),
+                );
+            }
+        }
+        next.run(req).await
+    }
 
     fn record(st: &mut FakeState, method: &str, uri: &Uri, body: &Value, status: StatusCode) {
         st.writes.push(WriteRequest {

@@ -1,20 +1,24 @@
 //! gopherbot while `xb serve` runs: on every corpus change the serving version's pass
-//! goes to the executor (dry-run: the host holds no GitHub or Gerrit credentials), a
+//! goes to the executor (dry-run unless the configuration's `[bot]` says `live` and
+//! gives GitHub and Gerrit credentials), a
 //! candidate set with `xb plugin shadow` runs beside it, disagreements and automatic
 //! rollbacks are recorded in `bot.db` and shown at `/bot/shadow`.
 
+use crate::config::BotSettings;
 use crate::data::DataDir;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use bot::execute::{Executor, Mode};
+use base64::Engine;
+use bot::execute::{Api, Executor, Mode};
 use bot::journal::Journal;
 use bot::pass::PassOptions;
 use bot::shadow::{BotService, ShadowStore};
 use runtime::Registry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The bot plugin's name.
 pub const BOT: &str = "gopherbot";
@@ -27,8 +31,46 @@ pub fn journal_path(data: &Path) -> PathBuf {
     data.join("bot-journal.db")
 }
 
+/// The executor's mode from the configuration: dry-run, or live with the credentials
+/// read from their files (a live bot without them does not start).
+pub fn mode(s: &BotSettings) -> Result<Mode> {
+    if !s.live.unwrap_or(false) {
+        return Ok(Mode::DryRun);
+    }
+    let (Some(token), Some(user), Some(password)) = (
+        &s.github_token_file,
+        &s.gerrit_user,
+        &s.gerrit_password_file,
+    ) else {
+        bail!("a live bot needs github_token_file, gerrit_user and gerrit_password_file");
+    };
+    let interval = Duration::from_millis(s.interval_ms.unwrap_or(1000));
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{user}:{}", crate::builds::secret(password)?));
+    Ok(Mode::Live {
+        github: Api {
+            base: base_url(&s.github_url, "https://api.github.com"),
+            authorization: Some(format!("token {}", crate::builds::secret(token)?)),
+            interval,
+        },
+        gerrit: Api {
+            base: base_url(&s.gerrit_url, "https://go-review.googlesource.com"),
+            authorization: Some(format!("Basic {basic}")),
+            interval,
+        },
+    })
+}
+
+fn base_url(url: &Option<String>, default: &str) -> String {
+    url.as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Runs the bot once now and again after every corpus change, until the corpus goes.
 pub fn spawn(
+    mode: Mode,
     data: &DataDir,
     registry: Arc<Registry>,
     corpus: maintnerd::SharedCorpus,
@@ -37,7 +79,15 @@ pub fn spawn(
     let view: Arc<dyn runtime::CorpusQueries> = Arc::new(runtime::MaintnerCorpus(corpus));
     let journal = Journal::open(&journal_path(data.path()))?;
     let store = ShadowStore::open(&store_path(data.path()))?;
-    let executor = Executor::new(Mode::DryRun, journal, view.clone());
+    tracing::info!(
+        mode = if matches!(mode, Mode::DryRun) {
+            "dry-run"
+        } else {
+            "live"
+        },
+        "bot"
+    );
+    let executor = Executor::new(mode, journal, view.clone());
     let mut bot = BotService::new(BOT, registry, view, store, executor);
     Ok(tokio::spawn(async move {
         loop {

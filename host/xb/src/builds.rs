@@ -146,7 +146,7 @@ pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<(Po
 }
 
 /// A password kept in a file, without the white space around it.
-fn secret(path: &Path) -> Result<String> {
+pub fn secret(path: &Path) -> Result<String> {
     Ok(std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))?
         .trim()

@@ -39,6 +39,27 @@ pub struct Settings {
     pub gerrit: Option<GerritSettings>,
     /// Per host type.
     pub pools: BTreeMap<String, PoolSettings>,
+    /// How gopherbot's decisions are carried out.
+    pub bot: BotSettings,
+}
+
+/// The bot's executor: dry-run unless `live`, which needs credentials for both APIs.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotSettings {
+    /// Carry actions out through GitHub's and Gerrit's REST APIs.
+    pub live: Option<bool>,
+    /// Default `https://api.github.com`.
+    pub github_url: Option<String>,
+    /// A file holding the GitHub token.
+    pub github_token_file: Option<PathBuf>,
+    /// Default `https://go-review.googlesource.com`.
+    pub gerrit_url: Option<String>,
+    pub gerrit_user: Option<String>,
+    /// A file holding the Gerrit HTTP password.
+    pub gerrit_password_file: Option<PathBuf>,
+    /// Least time between two calls to one API, in milliseconds (default 1000).
+    pub interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dashboard;
 pub mod data;
 pub mod demo;
+pub mod gobuild;
 pub mod gomote;
 pub mod logview;
 pub mod pages;

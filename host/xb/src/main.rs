@@ -92,6 +92,23 @@ enum Command {
 enum BenchCommand {
     /// Load a mutation log into a corpus: mutations/s, MB/s, peak RSS per MB of log.
     CorpusLoad { logdir: PathBuf },
+    /// Build and test a Go tree with go-builders' plan on the local pool (minutes to
+    /// hours): make.bash, then `go tool dist test` alone or over helper buildlets.
+    BuildGo {
+        /// A Go installation with its sources; also the bootstrap toolchain.
+        #[arg(long, default_value = "/usr/lib/go-1.19")]
+        goroot: PathBuf,
+        #[arg(long, default_value = "linux-amd64")]
+        builder: String,
+        /// Helper buildlets for the tests (0: all on the main buildlet).
+        #[arg(long, default_value_t = 0)]
+        helpers: u32,
+        /// Where the Go repository, the work directories and the build log go.
+        #[arg(long, default_value = "xbuild-bench-go")]
+        dir: PathBuf,
+        #[arg(long, default_value = BUNDLED_DIR)]
+        bundled: PathBuf,
+    },
 }
 
 const DEFAULT_DATA: &str = "xbuild-data";
@@ -186,6 +203,7 @@ fn main() -> Result<()> {
             watch_interval: Duration::from_millis(watch_ms),
             build: (!no_coordinator && c.enabled.unwrap_or(true)).then_some(build),
             tls,
+            bot: xb::botserve::mode(&settings.bot)?,
         };
         return tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg));
     }
@@ -199,6 +217,34 @@ fn main() -> Result<()> {
         }
         Command::Bench(BenchCommand::CorpusLoad { logdir }) => {
             print!("{}", maintner::bench::corpus_load(&logdir)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::BuildGo {
+            goroot,
+            builder,
+            helpers,
+            dir,
+            bundled,
+        }) => {
+            let opts = xb::gobuild::Options {
+                goroot,
+                builder,
+                helpers,
+                dir: std::path::absolute(dir)?,
+                bundled,
+            };
+            let r = tokio::runtime::Runtime::new()?.block_on(xb::gobuild::run(&opts))?;
+            println!(
+                "{} with {} helpers: {:?}\n  wall {:.0} s (sources + make.bash {:.0} s, tests {:.0} s)\n{}  log: {}",
+                opts.builder,
+                opts.helpers,
+                r.outcome,
+                r.total.as_secs_f64(),
+                r.make.as_secs_f64(),
+                (r.total - r.make).as_secs_f64(),
+                r.summary,
+                r.log.display()
+            );
             Ok(())
         }
         Command::Dashboard(cmd) => {

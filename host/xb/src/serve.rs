@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub build: Option<BuildSetup>,
     /// The TLS listener, where reverse buildlets register.
     pub tls: Option<TlsListen>,
+    /// How the bot's decisions are carried out.
+    pub bot: bot::execute::Mode,
 }
 
 /// Where and with what certificate to listen with TLS.
@@ -158,6 +160,7 @@ impl Host {
                 .map(|g| g.public_url.clone()),
         );
         let bot = crate::botserve::spawn(
+            cfg.bot.clone(),
             data,
             registry.clone(),
             maintner.corpus(),

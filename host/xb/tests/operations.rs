@@ -119,6 +119,7 @@ async fn bad_input_an_empty_webhook_secret_is_refused_at_start() {
         watch_interval: Duration::from_millis(50),
         build: None,
         tls: None,
+        bot: bot::execute::Mode::DryRun,
     };
     let Err(err) = xb::serve::Host::start(&data, &cfg).await else {
         panic!("started with an empty webhook secret");

@@ -53,6 +53,15 @@ pub async fn start_with(
     dir: &std::path::Path,
     build: Option<xb::builds::BuildSetup>,
 ) -> (xb::serve::Host, String) {
+    start_bot(dir, build, bot::execute::Mode::DryRun).await
+}
+
+/// As [`start_with`], the bot's executor in `mode`.
+pub async fn start_bot(
+    dir: &std::path::Path,
+    build: Option<xb::builds::BuildSetup>,
+    mode: bot::execute::Mode,
+) -> (xb::serve::Host, String) {
     let data = xb::data::DataDir::new(dir).unwrap();
     let cfg = xb::serve::ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -62,6 +71,7 @@ pub async fn start_with(
         watch_interval: std::time::Duration::from_millis(50),
         build,
         tls: None,
+        bot: mode,
     };
     let host = xb::serve::Host::start(&data, &cfg).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
