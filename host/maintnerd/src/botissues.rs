@@ -32,6 +32,8 @@ pub const BOT_LABELS: &[&str] = &[
     "Tools",
     "website",
     "Access",
+    "pkgsite",
+    "telemetry",
 ];
 
 /// Milestones a bot rule sets (Go's numbers), beside [`generate::MILESTONES`].
@@ -220,6 +222,12 @@ impl Made {
         self.issue["closed_at"] = json!(time(at));
     }
 
+    fn reopen(&mut self, actor: Value, at: i64) {
+        self.event("reopened", actor, at, json!({}));
+        self.issue["state"] = json!("open");
+        self.issue["closed_at"] = Value::Null;
+    }
+
     fn lock(&mut self, actor: Value, at: i64) {
         self.event("locked", actor, at, json!({"lock_reason": null}));
         self.issue["locked"] = json!(true);
@@ -399,6 +407,38 @@ fn cases(first: i32, subjects: &[String]) -> Vec<Made> {
     let mut m = next(format!("x/build/{} [1.22 backport]", s(19)), ago(9));
     m.label("CherryPickCandidate", bot(), ago(9) + 60);
     m.milestone("Go1.22.6", 330, bot(), ago(9) + 60);
+    out.push(m);
+
+    // label pkgsite / telemetry issues: each acts on one, and is held back where a
+    // person removed the label the bot added.
+    out.push(next(
+        format!("x/pkgsite: {}", split_subject(s(20)).1),
+        ago(6),
+    ));
+    let mut m = next(format!("x/pkgsite: {}", split_subject(s(21)).1), ago(6));
+    m.label("pkgsite", bot(), ago(6) + 60);
+    m.unlabel("pkgsite", person("triager"), ago(5));
+    out.push(m);
+    out.push(next(
+        format!("x/telemetry: {}", split_subject(s(22)).1),
+        ago(6),
+    ));
+    let mut m = next(
+        format!("x/telemetry/config: {}", split_subject(s(23)).1),
+        ago(6),
+    );
+    m.label("telemetry", bot(), ago(6) + 60);
+    m.unlabel("telemetry", person("triager"), ago(5));
+    out.push(m);
+
+    // close cherry pick issues: the change fixing #322 and this one merged to
+    // release-branch.go1.22 three days ago (see `record`); #322 is closed, this one a
+    // person reopened after the merge (held back).
+    let mut m = next(format!("x/build/{} [1.22 backport]", s(24)), ago(9));
+    m.label("CherryPickApproved", bot(), ago(9) + 60);
+    m.milestone("Go1.22.6", 330, bot(), ago(9) + 60);
+    m.close(bot(), ago(3) + 3700);
+    m.reopen(person("dmitshur"), ago(2));
     out.push(m);
     out
 }

@@ -184,6 +184,12 @@ pub fn build(
     Ok(Fixture { commits, changes })
 }
 
+/// A Gerrit project whose master holds `history` and no change yet. Returns the commits.
+pub fn project(history: &[HistoryCommit], repo: &Path) -> Result<Vec<String>, FixtureError> {
+    git::init_bare(repo)?;
+    import_history(history, repo)
+}
+
 /// Writes the history with `git fast-import` and returns the new hash of each commit.
 fn import_history(history: &[HistoryCommit], repo: &Path) -> Result<Vec<String>, FixtureError> {
     let mut files: HashMap<String, (i64, i64)> = HashMap::new();
@@ -413,6 +419,18 @@ fn create_meta(
     subject: &str,
     commit: &str,
 ) -> Meta {
+    create_meta_on(author, time, ps, change_id, subject, commit, "master")
+}
+
+fn create_meta_on(
+    author: String,
+    time: i64,
+    ps: i32,
+    change_id: &str,
+    subject: &str,
+    commit: &str,
+    branch: &str,
+) -> Meta {
     let (title, body) = if ps == 1 {
         (
             "Create change".to_string(),
@@ -428,7 +446,7 @@ fn create_meta(
     if ps == 1 {
         let _ = write!(
             m,
-            "Change-id: {change_id}\nSubject: {subject}\nBranch: refs/heads/master\nStatus: new\nTopic:\n"
+            "Change-id: {change_id}\nSubject: {subject}\nBranch: refs/heads/{branch}\nStatus: new\nTopic:\n"
         );
     } else {
         let _ = writeln!(m, "Subject: {subject}");
@@ -757,13 +775,13 @@ fn change_names(number: i32) -> (String, String) {
     )
 }
 
-/// Writes patch set `c.patch_set`'s commit, by `owner`, and its `refs/changes/NN/N/PS`
-/// ref.
+/// Writes patch set `c.patch_set`'s commit, by `owner`, with `message` (its first line
+/// the subject), and its `refs/changes/NN/N/PS` ref.
 fn patch_set_commit(
     repo: &Path,
     c: &OpenChange,
     owner: &Owner<'_>,
-    subject: &str,
+    message: &str,
 ) -> Result<String, FixtureError> {
     let (change_id, _) = change_names(c.number);
     let mut s = String::new();
@@ -778,7 +796,7 @@ fn patch_set_commit(
         "author {who} {} +0000\ncommitter {who} {} +0000",
         c.time, c.time
     );
-    data(&mut s, &format!("{subject}\n\nChange-Id: {change_id}\n"));
+    data(&mut s, &format!("{message}\n\nChange-Id: {change_id}\n"));
     let _ = writeln!(s, "from {}", c.parent);
     let _ = writeln!(s, "M 100755 inline {}", c.file.0);
     data(&mut s, &c.file.1);
@@ -852,4 +870,37 @@ fn patch_set_metas(c: &OpenChange, commit: &str, owner: &Owner<'_>, subject: &st
         metas.push(vote_meta(reviewer.clone(), time, c.patch_set, v, "", false));
     }
     metas
+}
+
+/// A change by `owner` merged to `branch` (created when missing): patch set 1 on
+/// `c.parent` with `message`, whose first line is the subject; the branch moved to it;
+/// NoteDB metas that create the change on that branch at `c.time` and merge it an hour
+/// later. Returns the commit.
+pub fn add_merged_change(
+    repo: &Path,
+    c: &OpenChange,
+    owner: &Owner<'_>,
+    branch: &str,
+    message: &str,
+) -> Result<String, FixtureError> {
+    let commit = patch_set_commit(repo, c, owner, message)?;
+    let subject = message.lines().next().unwrap_or_default();
+    let (change_id, _) = change_names(c.number);
+    let who = format!("{} <{}@{GERRIT_SERVER_UUID}>", owner.name, owner.account);
+    let merged = Meta {
+        author: who.clone(),
+        time: c.time + 3600,
+        message: format!(
+            "Update patch set 1\n\nChange has been successfully merged by {}\n\nPatch-set: 1\nStatus: merged\nSubmission-id: {}-{}\n",
+            owner.name, c.number, c.time + 3600
+        ),
+    };
+    let metas = [
+        create_meta_on(who, c.time, 1, &change_id, subject, &commit, branch),
+        merged,
+    ];
+    let mut stream = format!("reset refs/heads/{branch}\nfrom {commit}\n\n");
+    write_metas(&mut stream, c.number, &metas);
+    fast_import(repo, &stream)?;
+    Ok(commit)
 }

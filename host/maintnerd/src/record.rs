@@ -73,6 +73,9 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
         },
     )?;
     fx.changes.push(first_change(&history, &fx, &remote)?);
+    fx.changes.push(backport(&fx, &remote)?);
+    let scratch_remote = work.join("scratch.git");
+    let scratch = scratch_project(&history, &fx, &scratch_remote)?;
     let fixture_time = t.elapsed();
 
     let log_dir = out.join("log");
@@ -90,6 +93,13 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
     let gerrit = GerritPoller::new(PROJECT, remote_str, work, ingest.clone())
         .sync_round()
         .await?;
+    let scratch_str = scratch_remote
+        .to_str()
+        .context("fixture path is not UTF-8")?;
+    GerritPoller::new(SCRATCH, scratch_str, &work.join("scratch"), ingest.clone())
+        .sync_round()
+        .await?;
+    fx.changes.extend(scratch);
 
     let fake = FakeGitHub::start().await?;
     let subjects: Vec<String> = history
@@ -153,6 +163,80 @@ fn first_change(
         commit,
         patch_sets: 1,
     })
+}
+
+/// The x/build change that fixes the backport issues (`botissues`'s hand-made
+/// #322 and #327) merged to `release-branch.go1.22` three days before the clock.
+fn backport(fx: &fixture::Fixture, remote: &Path) -> anyhow::Result<fixture::FixtureChange> {
+    let number = next_number(fx);
+    let change = fixture::OpenChange {
+        number,
+        patch_set: 1,
+        parent: fx.commits.last().cloned().context("no commits")?,
+        time: botissues::CLOCK - 3 * 86_400,
+        file: ("cmd/coordinator/release.go".into(), "package main\n".into()),
+        votes: vec![],
+    };
+    let message = "[release-branch.go1.22] cmd/coordinator: keep release builders on 1.22\n\n\
+        Fixes golang/go#322\nFixes golang/go#327";
+    let commit = fixture::add_merged_change(
+        remote,
+        &change,
+        &RELEASE_MANAGER,
+        "release-branch.go1.22",
+        message,
+    )?;
+    Ok(fixture::FixtureChange {
+        number,
+        change_id: format!("I{:040x}", 0xfeed_u64 + number as u64),
+        state: fixture::TryState::Merged,
+        commit,
+        patch_sets: 1,
+    })
+}
+
+/// go.googlesource.com/scratch: two open reviews, one left for ten days (gopherbot
+/// abandons it) and one of two days (left alone).
+fn scratch_project(
+    history: &[fixture::HistoryCommit],
+    fx: &fixture::Fixture,
+    remote: &Path,
+) -> anyhow::Result<Vec<fixture::FixtureChange>> {
+    let commits = fixture::project(&history[..1], remote)?;
+    let mut out = vec![];
+    for (k, days) in [10, 2].into_iter().enumerate() {
+        let number = next_number(fx) + k as i32;
+        let change = fixture::OpenChange {
+            number,
+            patch_set: 1,
+            parent: commits[0].clone(),
+            time: botissues::CLOCK - days * 86_400,
+            file: (format!("gopher{k}/main.go"), "package main\n".into()),
+            votes: vec![],
+        };
+        let subject = format!("gopher{k}: try out a review");
+        let commit = fixture::add_change_by(remote, &change, &RELEASE_MANAGER, &subject)?;
+        out.push(fixture::FixtureChange {
+            number,
+            change_id: format!("I{:040x}", 0xfeed_u64 + number as u64),
+            state: fixture::TryState::NoRunTryBot,
+            commit,
+            patch_sets: 1,
+        });
+    }
+    Ok(out)
+}
+
+const SCRATCH: &str = "go.googlesource.com/scratch";
+
+const RELEASE_MANAGER: fixture::Owner<'static> = fixture::Owner {
+    name: "Release Gopher",
+    email: "releaser@example.com",
+    account: 9002,
+};
+
+fn next_number(fx: &fixture::Fixture) -> i32 {
+    fx.changes.iter().map(|c| c.number).max().unwrap_or(0) + 1
 }
 
 /// Renames the single growing segment to its frozen `NNNN.<sha224>.mutlog` name: a
