@@ -44,6 +44,17 @@ pub struct GitRoundStats {
     pub ingest: Duration,
 }
 
+impl GitRoundStats {
+    /// Adds another project's round (a recording that polls several).
+    pub fn add(&mut self, o: &GitRoundStats) {
+        self.commits += o.commits;
+        self.refs += o.refs;
+        self.deleted_refs += o.deleted_refs;
+        self.fetch += o.fetch;
+        self.ingest += o.ingest;
+    }
+}
+
 fn pb_commit(c: RawCommit) -> GitCommit {
     GitCommit {
         sha1: c.sha1,

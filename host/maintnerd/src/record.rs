@@ -90,15 +90,16 @@ pub async fn record(opts: &RecordOptions, out: &Path, work: &Path) -> anyhow::Re
     let ingest = Ingest::new(log)?;
 
     let remote_str = remote.to_str().context("fixture path is not UTF-8")?;
-    let gerrit = GerritPoller::new(PROJECT, remote_str, work, ingest.clone())
+    let mut gerrit = GerritPoller::new(PROJECT, remote_str, work, ingest.clone())
         .sync_round()
         .await?;
     let scratch_str = scratch_remote
         .to_str()
         .context("fixture path is not UTF-8")?;
-    GerritPoller::new(SCRATCH, scratch_str, &work.join("scratch"), ingest.clone())
+    let more = GerritPoller::new(SCRATCH, scratch_str, &work.join("scratch"), ingest.clone())
         .sync_round()
         .await?;
+    gerrit.add(&more);
     fx.changes.extend(scratch);
 
     let fake = FakeGitHub::start().await?;
@@ -202,7 +203,10 @@ fn scratch_project(
     fx: &fixture::Fixture,
     remote: &Path,
 ) -> anyhow::Result<Vec<fixture::FixtureChange>> {
-    let commits = fixture::project(&history[..1], remote)?;
+    // Its own first commit: one equal to x/build's would be the same git object.
+    let mut first = history.first().context("empty history")?.clone();
+    first.message = "scratch: a place to try out code review\n".into();
+    let commits = fixture::project(&[first], remote)?;
     let mut out = vec![];
     for (k, days) in [10, 2].into_iter().enumerate() {
         let number = next_number(fx) + k as i32;

@@ -62,6 +62,7 @@ async fn rerecording_reproduces_the_committed_corpus() {
             .iter()
             .filter(|c| c.state == TryState::Merged)
             .count(),
-        400
+        400 + 1,
+        "the 400 newest reviewed commits of the history, and the backport"
     );
 }
