@@ -84,14 +84,21 @@ pub fn find_commit(corpus: &Corpus, repo: &str, hash: &str) -> Option<Commit> {
     })
 }
 
-/// Go's subrepos: every project of the Go server but `go`, by path.
+/// Projects of the Go server that are not Go packages (x/build's `repos` gives them no
+/// import path), so never subrepos.
+const NOT_PACKAGES: &[&str] = &["scratch", "proposal", "review", "gofrontend", "gollvm"];
+
+/// Go's subrepos: every project of the Go server but `go` and [`NOT_PACKAGES`], by path.
 pub fn subrepos(corpus: &Corpus) -> Vec<Package> {
     let g = corpus.gerrit();
     let st = corpus.strings();
     let mut out: Vec<Package> = g
         .project_ids()
         .map(|id| g.project(id))
-        .filter(|p| p.server(st) == GO_SERVER && p.short_name(st) != "go")
+        .filter(|p| {
+            let name = p.short_name(st);
+            p.server(st) == GO_SERVER && name != "go" && !NOT_PACKAGES.contains(&name)
+        })
         .map(|p| {
             let name = p.short_name(st);
             let head = p
