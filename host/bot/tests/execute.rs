@@ -391,9 +391,11 @@ async fn each_api_is_rate_limited() {
     let r = s.executor(s.live.clone()).execute(&pass).await.unwrap();
     assert_eq!(r.taken.len(), 3);
     let at: Vec<_> = s.fake.writes().iter().map(|w| w.at).collect();
+    // The executor spaces its sends; the fake sees arrivals, which a loaded machine
+    // delays unevenly. Without the limit they would come about 1 ms apart.
     for w in at.windows(2) {
         assert!(
-            w[1] - w[0] >= interval - Duration::from_millis(5),
+            w[1] - w[0] >= interval - Duration::from_millis(25),
             "{:?}",
             w[1] - w[0]
         );

@@ -473,8 +473,13 @@ async fn devapp_pages_render_from_the_recorded_corpus() {
     let (status, reviews, _) = get(&format!("{url}/dev/reviews")).await;
     assert_eq!(status, 200, "{reviews}");
     assert!(reviews.contains("<h2>build</h2>"), "{reviews}");
+    assert!(reviews.contains("<h2>scratch</h2>"), "{reviews}");
     let rows = |html: &str| html.matches("<tr><td>").count();
-    assert_eq!(rows(&reviews), 8, "the recorded corpus's open changes");
+    assert_eq!(
+        rows(&reviews),
+        8 + 2,
+        "the recorded corpus's open changes: x/build's and scratch's"
+    );
     // Filters: project, owner, reviewer; the form's empty fields filter nothing.
     let (_, mine, _) = get(&format!(
         "{url}/dev/reviews?project=build&owner=5060&reviewer="
