@@ -154,3 +154,48 @@ fn corpus_queries_page_and_reject_unknown_repos() {
         .contains("is not \"owner/name\""));
     assert!(view.generation() >= 7);
 }
+
+#[test]
+fn a_change_closes_when_noted_merged_and_commits_are_found_by_hash() {
+    use maintner::synth::{gerrit_person, GerritSim, Hasher};
+    use runtime::bindings::types::ChangeRef;
+    use runtime::CorpusQueries;
+    const NET: &str = "go.googlesource.com/net";
+    let mut c = Corpus::default();
+    let mut sim = GerritSim::new(NET, 1_500_000_000, Hasher::default());
+    let base = sim.branch_commit("master", "G <g@x>", "one\n", &[("a", 1, 0)]);
+    c.apply(&base);
+    let owner = gerrit_person("Owner", 100);
+    for n in [1, 2] {
+        let id = format!("I{n:040x}");
+        c.apply(&sim.upload(n, &owner, "net: x", &id, &[("x.go", 1, 0)], None, &[]));
+    }
+    c.apply(&sim.meta(
+        1,
+        &owner,
+        "Update patch set 1",
+        Some("Merged"),
+        &["Status: merged".into()],
+    ));
+    let merged_at = sim.clock;
+    c.apply(&sim.meta(
+        1,
+        &owner,
+        "Update patch set 1",
+        Some("Patch Set 1:\n\nThanks"),
+        &[],
+    ));
+    let view = MaintnerCorpus(Arc::new(RwLock::new(c)));
+    let cl = |number| ChangeRef {
+        project: NET.into(),
+        number,
+    };
+    assert_eq!(view.change_closed(&cl(1)), Ok(Some(merged_at)));
+    assert_eq!(view.change_closed(&cl(2)), Ok(None));
+    assert!(view.change_closed(&cl(3)).is_err());
+
+    let hash = sim.base.clone();
+    assert_eq!(view.commit(&hash).unwrap().message, "one\n");
+    let missing = view.commit(&"f".repeat(40)).unwrap_err();
+    assert!(missing.contains("no commit"), "{missing}");
+}
