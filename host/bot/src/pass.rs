@@ -4,7 +4,7 @@
 use crate::pin::{Pinned, MAX_SKIPPED};
 use runtime::{
     Action, ActionKind, CallOptions, ChangeRef, Clock, CloseReason, CorpusQueries, Handle,
-    HostData, IssueRef,
+    HostData, IssueRef, Plugin,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -152,9 +152,12 @@ pub fn run(
         clock: Clock::Fixed(opts.at),
         ..bot.rt.defaults().clone()
     };
+    // One instance for the whole pass: instantiating an interpreter's component for
+    // every rule would cost more than most rules.
+    let mut plugin = bot.plugin().with_options(call.clone()).reusing_instance();
     let mut rules = vec![];
-    for rule in bot.plugin().with_options(call.clone()).rules()? {
-        rules.push(run_rule(bot, &rule.name, corpus, opts, &call));
+    for rule in plugin.rules()? {
+        rules.push(run_rule(&mut plugin, &rule.name, corpus, opts, &call));
     }
     Ok(Pass {
         plugin: v.name().to_string(),
@@ -168,13 +171,13 @@ pub fn run(
 /// pinned on that subject and the rule runs again over a corpus that leaves it out,
 /// up to [`MAX_SKIPPED`] times; a trap it did not pin fails the whole rule.
 fn run_rule(
-    bot: &Handle,
+    plugin: &mut Plugin,
     rule: &str,
     corpus: &dyn CorpusQueries,
     opts: &PassOptions,
     call: &CallOptions,
 ) -> RuleRun {
-    let base = bot.rt.host_data();
+    let base = plugin.runtime().host_data();
     let mut skip = BTreeSet::new();
     let mut skipped = vec![];
     loop {
@@ -183,7 +186,7 @@ fn run_rule(
             corpus: view.clone(),
             ..base.clone()
         };
-        let plugin = bot.plugin().with_options(CallOptions {
+        plugin.set_options(CallOptions {
             data: Some(data),
             ..call.clone()
         });

@@ -92,6 +92,24 @@ impl CodeCache {
     }
 }
 
+impl CodeCache {
+    /// Delete the entry of `id` (about as large as the component's code: tens of MB
+    /// for an interpreter's component).
+    pub(crate) fn remove(&self, id: &VersionId) {
+        if self.read_only {
+            return;
+        }
+        let path = self.path(id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(path = %path.display(), "deleted compiled code"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not delete compiled code")
+            }
+        }
+    }
+}
+
 /// The code of an entry whose recorded sha256 matches it.
 fn verified(entry: &[u8]) -> Option<&[u8]> {
     if entry.len() < HEADER || &entry[..MAGIC.len()] != MAGIC {

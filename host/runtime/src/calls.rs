@@ -1,11 +1,12 @@
 //! Typed calls into a plugin version, one method per export of its world. Each call
-//! runs on a fresh instance under the handle's limits.
+//! runs on a fresh instance under the handle's limits, or, through
+//! [`Plugin::reusing_instance`], on the instance the calls before it used.
 
 use crate::error::{Error, Fault, Result};
 use crate::kinds::Kind;
 use crate::plugin::{Description, KindInstance, PluginVersion};
-use crate::runtime::{CallOptions, CallReport, Runtime};
-use std::cell::Cell;
+use crate::runtime::{CallOptions, CallReport, Kept, Runtime};
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 pub use crate::bindings::builders::exports::xbuild::platform::builder_config::{
@@ -29,6 +30,8 @@ pub struct Plugin<'a> {
     version: &'a PluginVersion,
     opts: CallOptions,
     last: Cell<Option<CallReport>>,
+    /// Set by [`Plugin::reusing_instance`]: the instance its calls share.
+    kept: Option<RefCell<Option<Kept>>>,
 }
 
 /// An owned reference to a version, as the registry hands it out; it can move into
@@ -45,13 +48,18 @@ impl Handle {
     }
 }
 
-/// Call an export on a fresh instance and keep the report. With a kind, the instance
-/// is that kind's (checked by `expect` before the call).
+/// Call an export (on the kept instance, if there is one) and keep the report. With a
+/// kind, the instance is that kind's (checked by `expect` before the call).
 macro_rules! call {
     ($self:ident, $op:literal, |$inst:ident, $store:ident| $body:expr) => {{
-        let (value, report) = $self
-            .rt
-            .call($self.version, &$self.opts, $op, |$store, $inst| $body)?;
+        let mut kept = $self.kept.as_ref().map(RefCell::borrow_mut);
+        let (value, report) = $self.rt.call(
+            $self.version,
+            &$self.opts,
+            $op,
+            kept.as_deref_mut(),
+            |$store, $inst| $body,
+        )?;
         $self.last.set(Some(report));
         Ok(value)
     }};
@@ -71,12 +79,39 @@ impl<'a> Plugin<'a> {
             version,
             opts,
             last: Cell::new(None),
+            kept: None,
         }
     }
 
     /// The same version with other limits (a deadline, metered fuel, a fixed clock).
     pub fn with_options(mut self, opts: CallOptions) -> Self {
+        self.set_options(opts);
+        self
+    }
+
+    /// Other limits and data for the calls from now on. A kept instance stays unless
+    /// the clock changes (WASI's clocks are fixed in it when it is made).
+    pub fn set_options(&mut self, opts: CallOptions) {
+        if opts.clock != self.opts.clock {
+            if let Some(kept) = &self.kept {
+                kept.replace(None);
+            }
+        }
         self.opts = opts;
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        self.rt
+    }
+
+    /// The same version, its calls sharing one instance: the first call makes it, the
+    /// next ones reuse it, each under its own deadline and fuel. For a batch of calls
+    /// (a bot pass: `rules`, then every rule) into a component whose instantiation is
+    /// dear, e.g. an interpreter's (Python, JavaScript). The instance keeps its pool
+    /// slot until the plugin is dropped, and what it keeps in memory between calls.
+    /// A call that faults drops it: the next call gets a fresh one.
+    pub fn reusing_instance(mut self) -> Self {
+        self.kept = Some(RefCell::default());
         self
     }
 

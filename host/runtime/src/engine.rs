@@ -6,7 +6,7 @@ use crate::cache::CodeCache;
 use crate::error::{Error, Result};
 use crate::id::VersionId;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Component;
@@ -34,10 +34,17 @@ impl Default for PoolSizes {
     }
 }
 
+/// A compiled component, and whether it came from the cache.
+pub struct Compiled {
+    pub component: Component,
+    pub cached: bool,
+}
+
 /// The engine plus the thread that advances its epoch.
 pub struct PluginEngine {
     engine: Engine,
     cache: Option<CodeCache>,
+    compiles: AtomicU64,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -89,6 +96,7 @@ impl PluginEngine {
         Ok(PluginEngine {
             engine,
             cache,
+            compiles: AtomicU64::new(0),
             ticker_stop,
         })
     }
@@ -97,20 +105,45 @@ impl PluginEngine {
         &self.engine
     }
 
-    /// Compile `bytes` (id = its sha256), or take the compiled code from the cache.
-    pub fn compile(&self, id: &VersionId, bytes: &[u8], source_name: &str) -> Result<Component> {
+    /// Compile `bytes` (id = its sha256), or take the compiled code from the cache. The
+    /// code is not written to the cache: [`PluginEngine::keep`] does that once the
+    /// component is accepted.
+    pub fn compile(&self, id: &VersionId, bytes: &[u8], source_name: &str) -> Result<Compiled> {
         if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&self.engine, id)) {
-            return Ok(component);
+            return Ok(Compiled {
+                component,
+                cached: true,
+            });
         }
         check_is_component(bytes, source_name)?;
+        self.compiles.fetch_add(1, Ordering::Relaxed);
         let component = Component::new(&self.engine, bytes).map_err(|source| Error::Invalid {
             source_name: source_name.to_string(),
             source,
         })?;
+        Ok(Compiled {
+            component,
+            cached: false,
+        })
+    }
+
+    /// Keep the compiled code of an accepted version in the cache.
+    pub fn keep(&self, id: &VersionId, component: &Component) {
         if let Some(cache) = &self.cache {
-            cache.put(id, &component);
+            cache.put(id, component);
         }
-        Ok(component)
+    }
+
+    /// Delete the compiled code of a version refused or no longer kept.
+    pub fn forget(&self, id: &VersionId) {
+        if let Some(cache) = &self.cache {
+            cache.remove(id);
+        }
+    }
+
+    /// Components compiled (not taken from the cache) since the engine started.
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(Ordering::Relaxed)
     }
 
     /// Whether compiled code for `id` is in the cache.
@@ -138,7 +171,7 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 }
 
 /// A core module, a WAT file or random bytes all fail here with a message that says so.
-fn check_is_component(bytes: &[u8], source_name: &str) -> Result<()> {
+pub(crate) fn check_is_component(bytes: &[u8], source_name: &str) -> Result<()> {
     let fail = |reason: &str| {
         Err(Error::NotAComponent {
             source_name: source_name.to_string(),

@@ -1,6 +1,9 @@
 //! The store state of one plugin call and the host side of the WIT imports: `log`,
 //! `clock`, `corpus`, `results` and `site`. WASI is linked but grants nothing: no preopened
-//! directories, no environment, no arguments, no network, stdio discarded.
+//! directories, no environment, no arguments, no network, stdio discarded. WASI's
+//! HTTP interfaces are linked too, since a JavaScript component built by
+//! componentize-js imports them (for `fetch`) whether it uses them or not; every
+//! request is denied.
 
 use crate::bindings::{clock, corpus, log, progress, results, site, types};
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
 };
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 /// What `clock.now` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +249,8 @@ impl ResourceLimiter for CallLimiter {
 /// Store state of one call.
 pub struct HostState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    no_requests: NoRequests,
     table: ResourceTable,
     pub(crate) limiter: CallLimiter,
     clock: Clock,
@@ -260,6 +266,8 @@ impl HostState {
         let clock = opts.clock;
         HostState {
             wasi: sandbox(clock),
+            http: WasiHttpCtx::new(),
+            no_requests: NoRequests,
             table: ResourceTable::new(),
             limiter: CallLimiter {
                 cap: opts.memory,
@@ -271,6 +279,15 @@ impl HostState {
             data,
             plugin,
         }
+    }
+}
+
+impl HostState {
+    /// The memory cap and the data of the next call on a kept instance (the clock,
+    /// fixed in WASI's context too, stays the instance's).
+    pub(crate) fn renew(&mut self, memory_cap: usize, data: HostData) {
+        self.limiter.cap = memory_cap;
+        self.data = data;
     }
 }
 
@@ -324,6 +341,42 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.no_requests,
+        }
+    }
+}
+
+/// `wasi:http/outgoing-handler` granting nothing: every request is denied before any
+/// connection, as `HTTP-request-denied`.
+struct NoRequests;
+
+type ResponseFuture = Box<
+    dyn std::future::Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for NoRequests {
+    fn send_request(
+        &mut self,
+        _: http::Request<WasiBody>,
+        _: Option<wasmtime_wasi_http::RequestOptions>,
+        _: Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> ResponseFuture {
+        Box::new(std::future::ready(Err(
+            wasmtime_wasi_http::Error::HttpRequestDenied,
+        )))
     }
 }
 

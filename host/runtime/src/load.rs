@@ -1,14 +1,17 @@
-//! Loading a component into a version: compile (or take the cached code), link as the
-//! kind its exports say, `describe`, and run the kind's self-check. Only a component
-//! that passes all of them becomes a [`PluginVersion`].
+//! Loading a component into a version: read its imports and exports (refusing what the
+//! host does not grant before anything is compiled), compile (or take the cached
+//! code), link as the kind its exports say, `describe`, and run the kind's self-check.
+//! Only a component that passes all of them becomes a [`PluginVersion`], and only its
+//! compiled code is kept in the cache.
 
+use crate::engine::check_is_component;
 use crate::error::{Error, Result};
 use crate::id::VersionId;
 use crate::kinds::Kind;
 use crate::plugin::PluginVersion;
 use crate::runtime::{Runtime, WIT_PACKAGE, WIT_VERSION};
 use std::sync::Arc;
-use wasmtime::component::types::ComponentItem;
+use wasmparser::{ComponentTypeRef, Payload};
 use wasmtime::component::Component;
 
 /// The largest component the host takes, from any door (CLI, admin API, watched
@@ -32,15 +35,32 @@ pub(crate) fn load(rt: &Runtime, bytes: &[u8], source_name: &str) -> Result<Arc<
     let id = VersionId::of(bytes);
     let span = tracing::info_span!("plugin.load", id = %id, source = source_name);
     let _enter = span.enter();
-    let component = rt.engine().compile(&id, bytes, source_name)?;
+    // Exports and imports are read from the bytes, so a component the host would refuse
+    // is refused before it is compiled: compiling an interpreter's component (Python,
+    // JavaScript) takes seconds and hundreds of MB.
+    let surface = Surface::read(bytes, source_name)?;
+    let mut kinds = candidate_kinds(&id, &surface)?;
+    let refusal = check_imports(&id, &surface, kinds[kinds.len() - 1]);
+    kinds.retain(|&k| check_imports(&id, &surface, k).is_ok());
+    if kinds.is_empty() {
+        return Err(refusal.expect_err("a kind that grants the imports was kept"));
+    }
+    let compiled = rt.engine().compile(&id, bytes, source_name)?;
     let mut last_err = None;
-    for kind in candidate_kinds(rt, &id, &component)? {
-        match load_as(rt, &id, &component, kind, bytes.len()) {
-            Ok(v) => return Ok(v),
+    for kind in kinds {
+        match load_as(rt, &id, &compiled.component, kind, bytes.len()) {
+            Ok(v) => {
+                // Only an accepted version's compiled code is worth keeping.
+                if !compiled.cached {
+                    rt.engine().keep(&id, &compiled.component);
+                }
+                return Ok(v);
+            }
             Err(e) => last_err = Some(e),
         }
     }
-    Err(last_err.expect("candidate_kinds is never empty"))
+    rt.engine().forget(&id);
+    Err(last_err.expect("kinds is never empty"))
 }
 
 fn load_as(
@@ -50,7 +70,6 @@ fn load_as(
     kind: Kind,
     size: usize,
 ) -> Result<Arc<PluginVersion>> {
-    check_imports(rt, id, component, kind)?;
     let pre = rt.link(id, component, kind)?;
     let description = rt.describe_pre(id, &pre)?;
     if description.kind != kind {
@@ -74,14 +93,58 @@ fn load_as(
     Ok(Arc::new(version))
 }
 
+/// A component's own imports and exports (not those of the components nested in it),
+/// read from its bytes without compiling it.
+struct Surface {
+    /// Name, and whether it is an instance (an interface) rather than a function.
+    imports: Vec<(String, bool)>,
+    exports: Vec<String>,
+}
+
+impl Surface {
+    fn read(bytes: &[u8], source_name: &str) -> Result<Surface> {
+        check_is_component(bytes, source_name)?;
+        let invalid = |e: wasmparser::BinaryReaderError| Error::Invalid {
+            source_name: source_name.to_string(),
+            source: e.into(),
+        };
+        let mut surface = Surface {
+            imports: vec![],
+            exports: vec![],
+        };
+        // Nested modules and components come inline, each closed by its own `End`.
+        let mut depth = 0usize;
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            match payload.map_err(invalid)? {
+                Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+                Payload::End(_) => depth = depth.saturating_sub(1),
+                Payload::ComponentImportSection(imports) if depth == 0 => {
+                    for import in imports {
+                        let import = import.map_err(invalid)?;
+                        let instance = matches!(import.ty, ComponentTypeRef::Instance(_));
+                        surface
+                            .imports
+                            .push((import.name.name.to_string(), instance));
+                    }
+                }
+                Payload::ComponentExportSection(exports) if depth == 0 => {
+                    for export in exports {
+                        surface
+                            .exports
+                            .push(export.map_err(invalid)?.name.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(surface)
+    }
+}
+
 /// Which kinds the component's exports say it could be. Both page kinds export
 /// `render`; `describe` then decides.
-fn candidate_kinds(rt: &Runtime, id: &VersionId, component: &Component) -> Result<Vec<Kind>> {
-    let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(rt.engine().engine())
-        .map(|(n, _)| n.to_string())
-        .collect();
+fn candidate_kinds(id: &VersionId, surface: &Surface) -> Result<Vec<Kind>> {
+    let exports = &surface.exports;
     let ours = |iface: &str| format!("{WIT_PACKAGE}/{iface}@{WIT_VERSION}");
     let mut kinds: Vec<Kind> = Kind::ALL
         .iter()
@@ -117,18 +180,28 @@ fn candidate_kinds(rt: &Runtime, id: &VersionId, component: &Component) -> Resul
     Ok(kinds)
 }
 
+/// The WASI packages the host links (granting nothing: see `host.rs`).
+const WASI_LINKED: &[&str] = &[
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:http/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
 /// Refuse imports the kind does not grant, naming the first one.
-fn check_imports(rt: &Runtime, id: &VersionId, component: &Component, kind: Kind) -> Result<()> {
-    let ty = component.component_type();
-    for (name, item) in ty.imports(rt.engine().engine()) {
-        if name.starts_with("wasi:") {
-            continue;
-        }
-        let granted = name
-            .strip_prefix(&format!("{WIT_PACKAGE}/"))
-            .and_then(|rest| rest.strip_suffix(&format!("@{WIT_VERSION}")))
-            .is_some_and(|iface| kind.grants(iface));
-        if !granted || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+fn check_imports(id: &VersionId, surface: &Surface, kind: Kind) -> Result<()> {
+    for (name, instance) in &surface.imports {
+        let granted = if name.starts_with("wasi:") {
+            WASI_LINKED.iter().any(|p| name.starts_with(p))
+        } else {
+            name.strip_prefix(&format!("{WIT_PACKAGE}/"))
+                .and_then(|rest| rest.strip_suffix(&format!("@{WIT_VERSION}")))
+                .is_some_and(|iface| kind.grants(iface))
+        };
+        if !granted || !instance {
             return Err(Error::Rejected {
                 id: id.clone(),
                 reason: format!("imports {name}, which the host does not grant to {kind} plugins"),

@@ -74,11 +74,12 @@ macro_rules! define_pre {
             }
         }
 
-        /// The linker of a kind: WASI (granting nothing, see `host.rs`) and its world's
-        /// imports.
+        /// The linker of a kind: WASI and WASI's HTTP (granting nothing, see `host.rs`)
+        /// and its world's imports.
         pub(crate) fn linker(engine: &wasmtime::Engine, kind: Kind) -> wasmtime::Result<Linker<HostState>> {
             let mut l = Linker::new(engine);
             wasmtime_wasi::p2::add_to_linker_sync(&mut l)?;
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut l)?;
             match kind {
                 $(Kind::$kind => bindings::$module::$World::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?,)*
             }

@@ -12,7 +12,7 @@ use crate::kinds::Kind;
 use crate::load::check_component_size;
 use crate::plugin::PluginVersion;
 use crate::runtime::Runtime;
-use crate::store::{PluginStore, ServingBuilders, SlotRow};
+use crate::store::{PluginStore, ServingBuilders, SlotRow, HISTORY};
 use crate::sync::{lock, read, write};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -37,6 +37,19 @@ pub struct Loaded {
     pub version: Arc<PluginVersion>,
     /// It serves now: its name was new.
     pub serving: bool,
+}
+
+/// The versions `before` named that `after` (the same slot, changed) no longer does.
+fn dropped(before: Option<&SlotRow>, after: &SlotRow) -> Vec<VersionId> {
+    let named =
+        |r: &SlotRow| -> Vec<VersionId> { r.serving.iter().chain(&r.history).cloned().collect() };
+    let now = named(after);
+    before
+        .map(named)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| !now.contains(id))
+        .collect()
 }
 
 /// The slot a change left serving.
@@ -264,29 +277,48 @@ impl Registry {
         name: &str,
         f: impl FnOnce(Option<SlotRow>) -> Result<(SlotRow, &'static str)>,
     ) -> Result<Option<SlotInfo>> {
+        let mut before = None;
         let checked = |old: Option<SlotRow>, others: &ServingBuilders| {
-            let before = old.as_ref().and_then(|o| o.serving.clone());
+            before = old.clone();
+            let was = old.as_ref().and_then(|o| o.serving.clone());
             let (row, action) = f(old)?;
             match &row.serving {
-                Some(id) if before.as_ref() != Some(id) => self.check_builders(name, id, others)?,
+                Some(id) if was.as_ref() != Some(id) => self.check_builders(name, id, others)?,
                 _ => {}
             }
             Ok((row, action))
         };
-        match &self.store {
+        let (slot, dropped) = match &self.store {
             Some(store) => {
                 let row = store.update_slot(name, checked)?;
-                self.apply(row)
+                let dropped = dropped(before.as_ref(), &row);
+                (self.apply(row)?, dropped)
             }
             None => {
                 // Without a store, memory is the authority; hold its lock across
                 // read-modify-write and until the row is applied.
                 let mut rows = lock(&self.memory);
                 let others = self.serving_builders(name);
-                let (row, _) = checked(rows.get(name).cloned(), &others)?;
+                let (mut row, _) = checked(rows.get(name).cloned(), &others)?;
+                if row.history.len() > HISTORY {
+                    row.history.drain(..row.history.len() - HISTORY);
+                }
                 rows.insert(name.to_string(), row.clone());
-                self.apply(row)
+                let dropped = dropped(before.as_ref(), &row);
+                (self.apply(row)?, dropped)
             }
+        };
+        self.forget(&dropped);
+        Ok(slot)
+    }
+
+    /// Let go of versions no slot names any more (fallen off the end of a history):
+    /// their compiled code is deleted from the cache and dropped from memory.
+    fn forget(&self, dropped: &[VersionId]) {
+        for id in dropped {
+            write(&self.inner).versions.remove(id);
+            self.rt.engine().forget(id);
+            tracing::info!(id = %id, "dropped a version no slot names");
         }
     }
 
@@ -372,8 +404,16 @@ impl Registry {
                 continue;
             }
             let name = row.name.clone();
+            let before = read(&self.inner).slots.get(&name).map(|s| SlotRow {
+                name: s.name.clone(),
+                kind: s.kind,
+                serving: Some(s.serving.id.clone()),
+                history: s.history.clone(),
+            });
+            let gone = dropped(before.as_ref(), &row);
             match self.apply(row) {
                 Ok(_) => {
+                    self.forget(&gone);
                     tracing::info!(plugin = %name, "following a change made by another process");
                     changed.push(name);
                 }

@@ -77,7 +77,7 @@ pub struct Runtime {
     data: Mutex<HostData>,
     /// Bounds concurrent calls to the instance pool's size: callers wait instead of
     /// failing when the pool is busy.
-    slots: Slots,
+    slots: Arc<Slots>,
 }
 
 impl Runtime {
@@ -88,7 +88,7 @@ impl Runtime {
             .map(|&k| Ok((k, linker(engine.engine(), k).map_err(Error::Engine)?)))
             .collect::<Result<_>>()?;
         Ok(Runtime {
-            slots: Slots::new(config.pool.instances as usize),
+            slots: Arc::new(Slots::new(config.pool.instances as usize)),
             engine,
             linkers,
             defaults: config.defaults,
@@ -116,6 +116,11 @@ impl Runtime {
 
     pub fn is_cached(&self, id: &VersionId) -> bool {
         self.engine.is_cached(id)
+    }
+
+    /// Components compiled (not taken from the cache) by this runtime.
+    pub fn compiles(&self) -> u64 {
+        self.engine.compiles()
     }
 
     /// Link a compiled component as a plugin of `kind`.
@@ -158,26 +163,21 @@ impl Runtime {
         };
         let mut store = Store::new(self.engine.engine(), HostState::new(label, opts, data));
         store.limiter(|s| &mut s.limiter);
-        store
-            .set_fuel(opts.fuel.unwrap_or(u64::MAX))
-            .map_err(Error::Engine)?;
-        let ticks = opts
-            .deadline
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        limit(&mut store, opts)?;
         Ok(store)
     }
 
-    /// Run `f` against a fresh instance of `v`, under `opts`. Faults are counted on
-    /// the version and returned as [`Error::Fault`] naming the plugin.
+    /// Run `f` under `opts` against an instance of `v`: the one in `keep` if it holds
+    /// one, else a fresh one (left in `keep`, with its pool slot, for the next call).
+    /// Faults are counted on the version and returned as [`Error::Fault`] naming the
+    /// plugin; a call that faults drops the instance, since wasmtime does not enter an
+    /// instance again after a trap.
     pub(crate) fn call<R>(
         &self,
         v: &PluginVersion,
         opts: &CallOptions,
         op: &'static str,
+        keep: Option<&mut Option<Kept>>,
         f: impl FnOnce(&mut Store<HostState>, &KindInstance) -> wasmtime::Result<R>,
     ) -> Result<(R, CallReport)> {
         let span = tracing::debug_span!(
@@ -193,12 +193,33 @@ impl Runtime {
             outcome = tracing::field::Empty,
         );
         let _enter = span.enter();
-        let _slot = self.slots.acquire();
-        let mut store = self.store(v.label.clone(), opts)?;
-        let (result, report) = run(&mut store, opts, |store| {
-            let instance = v.pre.instantiate(store)?;
-            f(store, &instance)
-        });
+        let mut fresh = None;
+        let keep = keep.unwrap_or(&mut fresh);
+        let (result, report) = match keep {
+            Some(k) => {
+                limit(&mut k.store, opts)?;
+                let data = opts.data.clone().unwrap_or_else(|| self.host_data());
+                k.store.data_mut().renew(opts.memory, data);
+                run(&mut k.store, opts, |store| f(store, &k.instance))
+            }
+            None => {
+                let slot = self.slots.acquire();
+                let mut store = self.store(v.label.clone(), opts)?;
+                let (result, report) = run(&mut store, opts, |store| {
+                    let instance = v.pre.instantiate(store)?;
+                    Ok((f(store, &instance)?, instance))
+                });
+                let result = result.map(|(r, instance)| {
+                    *keep = Some(Kept {
+                        _slot: slot,
+                        store,
+                        instance,
+                    });
+                    r
+                });
+                (result, report)
+            }
+        };
         v.stats.calls.fetch_add(1, Ordering::Relaxed);
         v.stats
             .nanos
@@ -215,6 +236,7 @@ impl Runtime {
                 Ok((r, report))
             }
             Err(fault) => {
+                *keep = None;
                 span.record("outcome", fault.cause().label());
                 tracing::warn!(fault = %fault, "plugin call failed");
                 Err(self.fault(v, fault))
@@ -231,6 +253,30 @@ impl Runtime {
             fault,
         }
     }
+}
+
+/// An instance kept between calls (see [`crate::Plugin::reusing_instance`]), with its
+/// store and the pool slot it holds.
+pub(crate) struct Kept {
+    _slot: SlotGuard,
+    store: Store<HostState>,
+    instance: KindInstance,
+}
+
+/// Give `store` the limits of one call: its fuel and its deadline, counted from now.
+fn limit(store: &mut Store<HostState>, opts: &CallOptions) -> Result<()> {
+    store
+        .set_fuel(opts.fuel.unwrap_or(u64::MAX))
+        .map_err(Error::Engine)?;
+    let ticks = opts
+        .deadline
+        .as_nanos()
+        .div_ceil(EPOCH_TICK.as_nanos())
+        .max(1) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    store.data_mut().limiter.refused = None;
+    Ok(())
 }
 
 /// Run `f` on `store`, measuring it and naming the fault if it fails.
@@ -288,7 +334,8 @@ struct Slots {
     freed: Condvar,
 }
 
-struct SlotGuard<'a>(&'a Slots);
+/// A slot taken; owned, so a kept instance can hold one without borrowing the runtime.
+pub(crate) struct SlotGuard(Arc<Slots>);
 
 impl Slots {
     fn new(n: usize) -> Self {
@@ -298,7 +345,7 @@ impl Slots {
         }
     }
 
-    fn acquire(&self) -> SlotGuard<'_> {
+    fn acquire(self: &Arc<Self>) -> SlotGuard {
         let mut free = lock(&self.free);
         while *free == 0 {
             free = self
@@ -307,11 +354,11 @@ impl Slots {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *free -= 1;
-        SlotGuard(self)
+        SlotGuard(self.clone())
     }
 }
 
-impl Drop for SlotGuard<'_> {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
         *lock(&self.0.free) += 1;
         self.0.freed.notify_one();
