@@ -1,7 +1,8 @@
 //! Developer entry points, so that one command does everything a fresh machine needs:
 //!
 //! - `cargo xtask plugins` — add the wasm32-wasip2 target if missing, build the guest
-//!   plugins in `plugins/` (release: small, fast components).
+//!   plugins in `plugins/` (release: small, fast components), and the bot rules in
+//!   Python and JavaScript with their own tools (`plugins/polyglot/build.sh`).
 //! - `cargo xtask serve [ARGS]` — plugins, then `xb serve ARGS` with embedded defaults.
 //! - `cargo xtask test [ARGS]` — plugins, then `cargo test --workspace ARGS`.
 //! - `cargo xtask ci` — check that nothing reads outside the repository (see
@@ -60,23 +61,30 @@ fn root() -> PathBuf {
 }
 
 /// The browser tests drive Debian's Chromium over WebDriver: install `chromium` and
-/// `chromium-driver` with apt-get when either is missing (through sudo when not root).
+/// `chromium-driver` with apt-get when either is missing.
 fn browser() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    let install =
-        "apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver";
+    apt_install(&["chromium", "chromium-driver"], "the browser tests")
+}
+
+/// Install Debian packages with apt-get (through sudo when not root).
+fn apt_install(packages: &[&str], why: &str) -> Result<(), String> {
+    let install = format!(
+        "apt-get update && apt-get install -y --no-install-recommends {}",
+        packages.join(" ")
+    );
     let root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
     let script = if root {
-        install.to_string()
+        install
     } else {
         format!("sudo sh -c '{install}'")
     };
-    println!("xtask: installing Chromium for the browser tests: {script}");
+    println!("xtask: installing what {why} need: {script}");
     let ok = Command::new("sh")
         .args(["-c", &script])
         .status()
@@ -85,8 +93,33 @@ fn browser() -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("installing chromium and chromium-driver failed".into())
+        Err(format!("installing {} failed", packages.join(", ")))
     }
+}
+
+/// Whether `cmd args` runs and succeeds.
+fn works(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The bot rules in Python and JavaScript (`plugins/polyglot`), built with their own
+/// tools, which the script installs at pinned versions through pip and npm: those two
+/// (and Python and Node) come from apt-get when missing.
+fn polyglot(root: &Path) -> Result<(), String> {
+    let mut missing = vec![];
+    if !works("python3", &["-m", "pip", "--version"]) {
+        missing.extend(["python3", "python3-pip"]);
+    }
+    if !works("npm", &["--version"]) {
+        missing.extend(["nodejs", "npm"]);
+    }
+    if !missing.is_empty() {
+        apt_install(&missing, "the Python and JavaScript plugins")?;
+    }
+    run(Command::new("sh").arg(root.join("plugins/polyglot/build.sh")))
 }
 
 fn plugins() -> Result<(), String> {
@@ -98,7 +131,8 @@ fn build_plugins(root: &Path) -> Result<(), String> {
     cargo(
         &root.join("plugins"),
         &["build", "--release", "--target", TARGET],
-    )
+    )?;
+    polyglot(root)
 }
 
 fn ci() -> Result<(), String> {

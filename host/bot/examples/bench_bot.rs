@@ -11,6 +11,9 @@
 //!    fuel, per rule and in all.
 //! 3. From a swap of the serving gopherbot to the first action the new version decides
 //!    (a dry-run pass that stops at the first rule with an action).
+//! 4. The rules in Python and JavaScript (`plugins/polyglot`, when built): load time
+//!    (compiling the component), one call on a fresh instance against one on a kept
+//!    instance, and replay throughput as in 1, beside the Rust gopherbot's.
 
 use bot::pass::{self, PassOptions};
 use bot::replay;
@@ -44,6 +47,11 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn replay_throughput(bot: &Handle) {
+    replay_passes(bot, &[7_614, 1_000, 100]);
+}
+
+/// Replay the recorded corpus with a pass of `bot` every `every` mutations.
+fn replay_passes(bot: &Handle, every: &[usize]) {
     let log = replay::read_log(&root().join("plugin-tests/corpus/log")).unwrap();
     let order = replay::in_time_order(&log);
     let t = Instant::now();
@@ -58,7 +66,7 @@ fn replay_throughput(bot: &Handle) {
         apply,
         order.len() as f64 / apply
     );
-    for every in [7_614usize, 1_000, 100] {
+    for &every in every {
         let corpus = Arc::new(RwLock::new(Corpus::default()));
         let view = bot::attach_shared(&bot.rt, corpus.clone());
         let t = Instant::now();
@@ -78,7 +86,8 @@ fn replay_throughput(bot: &Handle) {
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "replay with a pass every {every} mutations: {passes} passes, {:.2}s, {:.0} mutations/s, {:.1} ms and {:.1}M fuel per pass",
+            "{} replay with a pass every {every} mutations: {passes} passes, {:.2}s, {:.0} mutations/s, {:.1} ms and {:.1}M fuel per pass",
+            bot.version.name(),
             secs,
             order.len() as f64 / secs,
             secs * 1000.0 / passes as f64,
@@ -250,6 +259,60 @@ fn promote_to_first_action(reg: &Registry) {
     );
 }
 
+/// Load a component, timing it (compiling is most of it).
+fn load_timed(reg: &Registry, file: &Path) -> Option<Handle> {
+    let bytes = std::fs::read(file).ok()?;
+    let t = Instant::now();
+    let v = reg.add(&bytes, &file.display().to_string()).unwrap();
+    println!(
+        "{}: {:.1} MB component loaded (compiled, linked, described, checked) in {:.2}s",
+        v.name(),
+        bytes.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    Some(reg.handle(&v.id).unwrap())
+}
+
+/// The cost of one `rules` call: on a fresh instance each time, and on a kept one.
+fn call_cost(bot: &Handle) {
+    const N: u32 = 200;
+    let time = |p: &runtime::Plugin| {
+        p.rules().unwrap();
+        let t = Instant::now();
+        for _ in 0..N {
+            p.rules().unwrap();
+        }
+        t.elapsed().as_secs_f64() * 1000.0 / f64::from(N)
+    };
+    let fresh = time(&bot.plugin());
+    let kept = time(&bot.plugin().reusing_instance());
+    println!(
+        "{}: one call {fresh:.3} ms on a fresh instance, {kept:.3} ms on a kept one",
+        bot.version.name()
+    );
+}
+
+/// The rules in other languages, beside the Rust gopherbot.
+fn polyglot(bot: &Handle) {
+    let dir = root().join("plugins/target/polyglot");
+    let rt = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let reg = Registry::in_memory(rt);
+    let ports: Vec<Handle> = ["gopherbot_py.wasm", "gopherbot_js.wasm"]
+        .iter()
+        .filter_map(|f| load_timed(&reg, &dir.join(f)))
+        .collect();
+    if ports.is_empty() {
+        println!("no rules in other languages: build them with plugins/polyglot/build.sh");
+        return;
+    }
+    for h in std::iter::once(bot).chain(&ports) {
+        call_cost(h);
+    }
+    for h in std::iter::once(bot).chain(&ports) {
+        replay_passes(h, &[1_000, 100]);
+    }
+}
+
 fn main() {
     let rt = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
     let reg = Registry::in_memory(rt);
@@ -257,4 +320,5 @@ fn main() {
     replay_throughput(&bot);
     full_pass(&bot, arg("--issues", 40_000), arg("--changes", 6_000));
     promote_to_first_action(&reg);
+    polyglot(&reg.serving("gopherbot").unwrap());
 }

@@ -182,14 +182,15 @@ fn steps(bot: &Handle, log: &[Timed], opts: &PassOptions, every: usize) -> Resul
     Ok(Outcome { text, code: 0 })
 }
 
-/// `xb plugin diff OLD NEW`: decisions only one version takes; exit status 1 when
-/// they differ, 0 when not.
+/// `xb plugin diff OLD NEW`: decisions only one version takes (of one rule, with
+/// `rule`); exit status 1 when they differ, 0 when not.
 pub fn diff(
     data: &DataDir,
     old: &str,
     new: &str,
     args: &ReplayArgs,
     since: Option<&str>,
+    rule: Option<&str>,
 ) -> Result<Outcome> {
     let log = replay::read_log(&args.corpus)?;
     let (a, b) = (bot_handle(data, old)?, bot_handle(data, new)?);
@@ -206,8 +207,19 @@ pub fn diff(
     let corpus = Arc::new(std::sync::RwLock::new(replay::corpus_at(&log, opts.at)));
     let view = bot::attach_shared(&a.rt, corpus.clone());
     bot::attach_shared(&b.rt, corpus);
-    let pa = pass::run(&a, view.as_ref(), &opts)?;
-    let pb = pass::run(&b, view.as_ref(), &opts)?;
+    let mut pa = pass::run(&a, view.as_ref(), &opts)?;
+    let mut pb = pass::run(&b, view.as_ref(), &opts)?;
+    if let Some(rule) = rule {
+        pa.rules.retain(|r| r.rule == rule);
+        pb.rules.retain(|r| r.rule == rule);
+        if pa.rules.is_empty() && pb.rules.is_empty() {
+            bail!(
+                "neither {} nor {} has a rule {rule:?}",
+                a.version.name(),
+                b.version.name()
+            );
+        }
+    }
     let since = since
         .map(|s| replay::parse_time(s).map_err(anyhow::Error::msg))
         .transpose()?;

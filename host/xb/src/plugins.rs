@@ -59,6 +59,10 @@ pub enum PluginCommand {
         /// Only issues and changes updated since this time.
         #[arg(long)]
         since: Option<String>,
+        /// Only this rule's decisions: compare a rule with its rewrite in another
+        /// plugin (e.g. in another language).
+        #[arg(long)]
+        rule: Option<String>,
     },
     /// Run a candidate bot version (a file or stored version) in shadow beside the
     /// serving one while `xb serve` runs; without VERSION, show where they disagreed.
@@ -86,7 +90,8 @@ pub fn run_status(cmd: PluginCommand, data: &DataDir) -> Result<crate::botcmd::O
             new,
             replay,
             since,
-        } => botcmd::diff(data, &old, &new, &replay, since.as_deref()),
+            rule,
+        } => botcmd::diff(data, &old, &new, &replay, since.as_deref(), rule.as_deref()),
         cmd => Ok(Outcome {
             text: run(cmd, data)?,
             code: 0,

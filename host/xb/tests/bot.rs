@@ -258,6 +258,7 @@ fn diff_of_a_version_with_itself_is_empty_and_of_two_kinds_is_refused() {
             new: bot.clone(),
             replay: args(Path::new(RECORDED)),
             since: None,
+            rule: None,
         },
         &data,
     )
@@ -274,6 +275,7 @@ fn diff_of_a_version_with_itself_is_empty_and_of_two_kinds_is_refused() {
             new: bundled("local_builders.wasm").display().to_string(),
             replay: args(Path::new(RECORDED)),
             since: None,
+            rule: None,
         },
         &data,
     )

@@ -15,6 +15,20 @@ pub fn bundled(file: &str) -> PathBuf {
     path
 }
 
+/// A bot rule in another language, by file name (`gopherbot_py.wasm`), as
+/// `plugins/polyglot/build.sh` (run by `cargo xtask plugins`) builds it.
+pub fn polyglot(file: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/target/polyglot")
+        .join(file);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo xtask plugins` (or plugins/polyglot/build.sh)",
+        path.display()
+    );
+    path
+}
+
 /// The directory of the plugins `xb serve` bundles, once they are built.
 pub fn bundled_dir() -> PathBuf {
     let dir = Path::new(xb::plugins::BUNDLED_DIR);
