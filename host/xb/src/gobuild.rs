@@ -29,6 +29,9 @@ pub struct Options {
     pub helpers: u32,
     /// Where the Go repository, the buildlets' work directories and the log go.
     pub dir: PathBuf,
+    /// Longest the build and each step may run, instead of the plan's (a loaded or
+    /// small machine needs longer than Go's builders had).
+    pub timeout: Option<Duration>,
     /// Directory of the bundled plugin components (go-builders.wasm).
     pub bundled: PathBuf,
 }
@@ -81,6 +84,13 @@ pub async fn run(o: &Options) -> Result<Report> {
         value: bootstrap.clone(),
     });
 
+    if let Some(t) = o.timeout {
+        let secs = u32::try_from(t.as_secs()).unwrap_or(u32::MAX);
+        def.builder.build_timeout = secs;
+        for step in &mut plan.steps {
+            step.timeout = secs;
+        }
+    }
     let host_type = def.builder.host_type.clone();
     let mut pools = Pools::new();
     let xb = std::env::current_exe()?.display().to_string();

@@ -106,6 +106,9 @@ enum BenchCommand {
         /// Where the Go repository, the work directories and the build log go.
         #[arg(long, default_value = "xbuild-bench-go")]
         dir: PathBuf,
+        /// Longest the build and each step may run, in seconds (default: the plan's).
+        #[arg(long)]
+        timeout: Option<u64>,
         #[arg(long, default_value = BUNDLED_DIR)]
         bundled: PathBuf,
     },
@@ -224,6 +227,7 @@ fn main() -> Result<()> {
             builder,
             helpers,
             dir,
+            timeout,
             bundled,
         }) => {
             let opts = xb::gobuild::Options {
@@ -231,6 +235,7 @@ fn main() -> Result<()> {
                 builder,
                 helpers,
                 dir: std::path::absolute(dir)?,
+                timeout: timeout.map(Duration::from_secs),
                 bundled,
             };
             let r = tokio::runtime::Runtime::new()?.block_on(xb::gobuild::run(&opts))?;
