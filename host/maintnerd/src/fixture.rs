@@ -418,17 +418,6 @@ fn create_meta(
     change_id: &str,
     subject: &str,
     commit: &str,
-) -> Meta {
-    create_meta_on(author, time, ps, change_id, subject, commit, "master")
-}
-
-fn create_meta_on(
-    author: String,
-    time: i64,
-    ps: i32,
-    change_id: &str,
-    subject: &str,
-    commit: &str,
     branch: &str,
 ) -> Meta {
     let (title, body) = if ps == 1 {
@@ -515,7 +504,9 @@ fn merged_changes(
             time.min(end.max(start + 3600))
         };
         let owner = accounts.ident(&c.author.name, &c.author.email);
-        let mut metas = vec![create_meta(owner, start, 1, &change_id, subject, sha)];
+        let mut metas = vec![create_meta(
+            owner, start, 1, &change_id, subject, sha, "master",
+        )];
         if let Some((name, email)) = &t.run_trybot {
             let who = accounts.ident(name, email);
             metas.push(vote_meta(who, tick(), 1, "Run-TryBot=+1", "", false));
@@ -658,6 +649,7 @@ fn open_metas(
                 &c.change_id,
                 &open_subject(c.state),
                 &sha,
+                "master",
             ));
             for (who, label) in open_votes(c.state, ps) {
                 step += 1;
@@ -864,6 +856,7 @@ fn patch_set_metas(c: &OpenChange, commit: &str, owner: &Owner<'_>, subject: &st
         &change_id,
         subject,
         commit,
+        "master",
     )];
     for (i, v) in c.votes.iter().enumerate() {
         let time = c.time + 1 + i as i64;
@@ -896,7 +889,7 @@ pub fn add_merged_change(
         ),
     };
     let metas = [
-        create_meta_on(who, c.time, 1, &change_id, subject, &commit, branch),
+        create_meta(who, c.time, 1, &change_id, subject, &commit, branch),
         merged,
     ];
     let mut stream = format!("reset refs/heads/{branch}\nfrom {commit}\n\n");

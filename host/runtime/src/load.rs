@@ -40,10 +40,16 @@ pub(crate) fn load(rt: &Runtime, bytes: &[u8], source_name: &str) -> Result<Arc<
     // JavaScript) takes seconds and hundreds of MB.
     let surface = Surface::read(bytes, source_name)?;
     let mut kinds = candidate_kinds(&id, &surface)?;
-    let refusal = check_imports(&id, &surface, kinds[kinds.len() - 1]);
-    kinds.retain(|&k| check_imports(&id, &surface, k).is_ok());
+    let mut refusal = None;
+    kinds.retain(|&k| match check_imports(&id, &surface, k) {
+        Ok(()) => true,
+        Err(e) => {
+            refusal = Some(e);
+            false
+        }
+    });
     if kinds.is_empty() {
-        return Err(refusal.expect_err("a kind that grants the imports was kept"));
+        return Err(refusal.expect("candidate_kinds is never empty"));
     }
     let compiled = rt.engine().compile(&id, bytes, source_name)?;
     let mut last_err = None;

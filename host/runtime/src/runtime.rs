@@ -114,6 +114,11 @@ impl Runtime {
         lock(&self.data).clone()
     }
 
+    /// What the imports read in a call under `opts`.
+    fn call_data(&self, opts: &CallOptions) -> HostData {
+        opts.data.clone().unwrap_or_else(|| self.host_data())
+    }
+
     pub fn is_cached(&self, id: &VersionId) -> bool {
         self.engine.is_cached(id)
     }
@@ -157,10 +162,7 @@ impl Runtime {
 
     /// A store for calls into `label`, with the limits of `opts`.
     pub(crate) fn store(&self, label: Arc<str>, opts: &CallOptions) -> Result<Store<HostState>> {
-        let data = match &opts.data {
-            Some(d) => d.clone(),
-            None => lock(&self.data).clone(),
-        };
+        let data = self.call_data(opts);
         let mut store = Store::new(self.engine.engine(), HostState::new(label, opts, data));
         store.limiter(|s| &mut s.limiter);
         limit(&mut store, opts)?;
@@ -198,7 +200,7 @@ impl Runtime {
         let (result, report) = match keep {
             Some(k) => {
                 limit(&mut k.store, opts)?;
-                let data = opts.data.clone().unwrap_or_else(|| self.host_data());
+                let data = self.call_data(opts);
                 k.store.data_mut().renew(opts.memory, data);
                 run(&mut k.store, opts, |store| f(store, &k.instance))
             }

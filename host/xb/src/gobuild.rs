@@ -125,12 +125,11 @@ pub async fn run(o: &Options) -> Result<Report> {
     let make = tokio::spawn(watch_for(log.clone(), "\n:: step test"));
     let outcome = runner::run(&cx, &spec, &def, &plan, &main, &log).await;
     let total = started.elapsed();
-    let make = match make.is_finished() {
-        true => make.await.unwrap_or(total),
-        false => {
-            make.abort();
-            total
-        }
+    let make = if make.is_finished() {
+        make.await.unwrap_or(total)
+    } else {
+        make.abort();
+        total
     };
     drop(main);
     let text = log.text();
@@ -221,13 +220,8 @@ fn go_repository(goroot: &Path, repo: &Path) -> Result<PathBuf> {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=xb", "-c", "user.email=xb@localhost"])
-        .args(args)
-        .output()?;
-    if !out.status.success() {
-        bail!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let who = ["-c", "user.name=xb", "-c", "user.email=xb@localhost"];
+    let out = maintnerd::git::run(dir, &[&who[..], args].concat(), None, &[])
+        .with_context(|| format!("git {}", args.join(" ")))?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }

@@ -26,12 +26,8 @@ fn settings(dir: &std::path::Path, github: &str) -> BotSettings {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_bot_acts_on_github_with_the_configured_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = FakeGitHub::start().await.unwrap();
-    fake.require_token(TOKEN);
-    // golang/go#15 is an "x/build" issue of the recorded corpus without the label.
+/// golang/go#15, an "x/build" issue of the recorded corpus without the label, on the fake.
+fn put_issue_15(fake: &FakeGitHub) {
     fake.put_issue(
         "golang",
         "go",
@@ -41,6 +37,14 @@ async fn a_live_bot_acts_on_github_with_the_configured_token() {
                "created_at": "2026-07-01T00:00:00Z", "updated_at": "2026-07-01T00:00:00Z",
                "closed_at": null, "body": ""}),
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_bot_acts_on_github_with_the_configured_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.require_token(TOKEN);
+    put_issue_15(&fake);
     let mode = xb::botserve::mode(&settings(dir.path(), &fake.base())).unwrap();
     let (_host, _url) = common::start_bot(&dir.path().join("data"), None, mode).await;
     let labelled = || {
@@ -71,15 +75,7 @@ async fn the_fake_github_refuses_writes_without_the_token_as_github_does() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeGitHub::start().await.unwrap();
     fake.require_token("another token");
-    fake.put_issue(
-        "golang",
-        "go",
-        json!({"id": 1015, "number": 15, "title": "x/build: issue 15",
-               "user": {"login": "gopher", "id": 1}, "state": "open", "locked": false,
-               "labels": [], "milestone": null, "comments": 0, "assignees": [],
-               "created_at": "2026-07-01T00:00:00Z", "updated_at": "2026-07-01T00:00:00Z",
-               "closed_at": null, "body": ""}),
-    );
+    put_issue_15(&fake);
     let http = reqwest::Client::new();
     let resp = http
         .post(format!("{}/repos/golang/go/issues/15/labels", fake.base()))
