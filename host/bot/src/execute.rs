@@ -189,7 +189,9 @@ impl Executor {
             .await
             .map_err(|e| format!("{method} {path}: {e}"))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = read_capped(resp, MAX_ANSWER)
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
         Ok((status, text))
     }
 
@@ -463,4 +465,20 @@ fn has_comment(corpus: &dyn CorpusQueries, id: &IssueRef, body: &str) -> bool {
             None => return false,
         }
     }
+}
+
+/// The most of an answer read: GitHub's and Gerrit's answers to these calls are small,
+/// and a bigger one is refused rather than buffered.
+pub const MAX_ANSWER: usize = 16 << 20;
+
+/// The body of `r`, up to `max` bytes (the client's timeout bounds the time).
+async fn read_capped(mut r: reqwest::Response, max: usize) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > max {
+            return Err(format!("answer over {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }

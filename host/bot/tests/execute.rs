@@ -427,3 +427,32 @@ async fn a_refused_request_is_journaled_failed_and_tried_again() {
     let r = s.executor(no_token).execute(&pass).await.unwrap();
     assert!(r.failed[0].1.contains("401"), "{:?}", r.failed);
 }
+
+#[tokio::test]
+async fn an_answer_over_the_cap_fails_the_action_instead_of_being_buffered() {
+    let s = setup(Duration::ZERO).await;
+    // A GitHub that answers every call with more than the executor reads.
+    let huge = axum::Router::new()
+        .fallback(|| async { (StatusCode::OK, vec![b'x'; bot::execute::MAX_ANSWER + 1]) });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, huge).await.unwrap() });
+    let Mode::Live { github, gerrit } = s.live.clone() else {
+        unreachable!()
+    };
+    let mode = Mode::Live {
+        github: Api {
+            base: format!("http://{addr}"),
+            ..github
+        },
+        gerrit,
+    };
+    let pass = pass_of(
+        vec![act(ActionKind::AddLabel((gh(1), "Builders".into())))],
+        s.corpus.as_ref(),
+    );
+    let r = s.executor(mode).execute(&pass).await.unwrap();
+    assert!(r.taken.is_empty(), "{r:?}");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert!(r.failed[0].1.contains("over"), "{:?}", r.failed[0].1);
+}

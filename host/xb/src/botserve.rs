@@ -45,12 +45,12 @@ pub fn mode(s: &BotSettings) -> Result<Mode> {
         bail!("a live bot needs github_token_file, gerrit_user and gerrit_password_file");
     };
     let interval = Duration::from_millis(s.interval_ms.unwrap_or(1000));
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{user}:{}", crate::builds::secret(password)?));
+    let (token, password) = (non_empty(token)?, non_empty(password)?);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     Ok(Mode::Live {
         github: Api {
             base: base_url(&s.github_url, "https://api.github.com"),
-            authorization: Some(format!("token {}", crate::builds::secret(token)?)),
+            authorization: Some(format!("token {token}")),
             interval,
         },
         gerrit: Api {
@@ -59,6 +59,15 @@ pub fn mode(s: &BotSettings) -> Result<Mode> {
             interval,
         },
     })
+}
+
+/// A credential from its file; an empty one is refused, not sent.
+fn non_empty(path: &Path) -> Result<String> {
+    let s = crate::builds::secret(path)?;
+    if s.is_empty() {
+        bail!("{} is empty", path.display());
+    }
+    Ok(s)
 }
 
 fn base_url(url: &Option<String>, default: &str) -> String {

@@ -109,6 +109,11 @@ fn a_live_bot_without_credentials_does_not_start() {
     let err = format!("{:#}", xb::botserve::mode(&s).unwrap_err());
     assert!(err.contains("missing-token"), "{err}");
 
+    std::fs::write(dir.path().join("empty-token"), " \n").unwrap();
+    s.github_token_file = Some(dir.path().join("empty-token"));
+    let err = format!("{:#}", xb::botserve::mode(&s).unwrap_err());
+    assert!(err.contains("empty-token is empty"), "{err}");
+
     let dry = xb::botserve::mode(&BotSettings::default()).unwrap();
     assert!(matches!(dry, bot::execute::Mode::DryRun));
 }
