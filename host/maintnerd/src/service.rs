@@ -202,6 +202,17 @@ impl Maintnerd {
             t.abort();
         }
     }
+
+    /// Stops the pollers and waits until none runs, so the log holds still.
+    pub async fn stop(&mut self) {
+        let tasks: Vec<_> = self.tasks.drain(..).collect();
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
 }
 
 impl Drop for Maintnerd {

@@ -121,7 +121,10 @@ async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
     })
     .await;
 
-    // A follower (the CLI's sync) gets the same corpus through /maintner/logs.
+    // A follower (the CLI's sync) gets the same corpus through /maintner/logs. The
+    // pollers stop first: the GitHub poller may still be fetching issue 41's comments
+    // and events, and the leader's log must hold still to be compared.
+    svc.stop().await;
     let follower_dir = tmp.path().join("follower");
     let out = cli::execute(
         CorpusCommand::Sync {
@@ -143,7 +146,6 @@ async fn service_polls_serves_try_work_logs_and_wakes_on_webhook() {
         stats.ends_with(&leader),
         "follower:\n{stats}\nleader:\n{leader}"
     );
-    svc.shutdown();
 }
 
 #[tokio::test]
