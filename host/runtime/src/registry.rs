@@ -78,6 +78,8 @@ pub struct Registry {
     memory: Mutex<BTreeMap<String, SlotRow>>,
     /// Last `data_version` seen, to notice other processes' commits.
     seen: Mutex<i64>,
+    /// Bumped whenever what serves in some slot changes.
+    serving_changes: AtomicU64,
     pub counters: RegistryCounters,
 }
 
@@ -90,6 +92,7 @@ impl Registry {
             inner: RwLock::default(),
             memory: Mutex::default(),
             seen: Mutex::new(0),
+            serving_changes: AtomicU64::new(0),
             counters: Default::default(),
         }
     }
@@ -104,6 +107,7 @@ impl Registry {
             inner: RwLock::default(),
             memory: Mutex::default(),
             seen: Mutex::new(seen),
+            serving_changes: AtomicU64::new(0),
             counters: Default::default(),
         };
         let store = reg.store()?;
@@ -352,7 +356,9 @@ impl Registry {
     /// Returns the slot if something serves in it.
     fn apply(&self, row: SlotRow) -> Result<Option<SlotInfo>> {
         let Some(id) = &row.serving else {
-            write(&self.inner).slots.remove(&row.name);
+            if write(&self.inner).slots.remove(&row.name).is_some() {
+                self.serving_changes.fetch_add(1, Ordering::Relaxed);
+            }
             return Ok(None);
         };
         let slot = SlotInfo {
@@ -361,8 +367,17 @@ impl Registry {
             kind: row.kind,
             history: row.history,
         };
-        write(&self.inner).slots.insert(row.name, slot.clone());
+        let old = write(&self.inner).slots.insert(row.name, slot.clone());
+        if old.is_none_or(|o| o.serving.id != slot.serving.id) {
+            self.serving_changes.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(Some(slot))
+    }
+
+    /// Changes each time a slot starts serving another version or stops serving, so
+    /// what was computed from the serving plugins can tell it is out of date.
+    pub fn serving_changes(&self) -> u64 {
+        self.serving_changes.load(Ordering::Relaxed)
     }
 
     /// A loaded version, or one in the store (compiled code comes from the cache).

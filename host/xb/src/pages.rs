@@ -2,8 +2,9 @@
 //! rendered by the serving plugin of its kind from the current corpus and results, and
 //! the build log viewer (`/logs/{hash}`, `/logs/live/{id}`, see `logview.rs`).
 //!
-//! A rendered page is kept until the corpus or the results change (or [`MAX_AGE`]
-//! passes: running-build markers expire, and other processes may write the results).
+//! A rendered page is kept until the corpus, the results or the serving plugins change
+//! (a dashboard shows what the builders plugins build), or [`MAX_AGE`] passes:
+//! running-build markers expire, and other processes may write the results.
 //! Rendering runs on a blocking thread under the plugin's deadline, so a slow page
 //! never holds up the server, the corpus or the coordinator. A plugin that faults gets
 //! a 500 page naming its version; when the same page rendered before, that last good
@@ -46,6 +47,7 @@ pub struct Pages {
 struct Stamp {
     corpus: u64,
     results: u64,
+    plugins: u64,
 }
 
 struct Cached {
@@ -103,6 +105,7 @@ impl Pages {
                 Kind::Devapp => 0,
                 _ => self.results.changes(),
             },
+            plugins: self.registry.serving_changes(),
         }
     }
 

@@ -201,6 +201,24 @@ async fn a_builder_that_does_not_build_the_repo_shows_not_applicable_cells() {
         v["revisions"][0]["results"][linux],
         format!("http://build.example.test:8080/log/{}", logs[0]).as_str()
     );
+
+    // Taking the builders plugin out of service shows at once, not when the cached page
+    // ages out: no plugin says what linux-amd64-demo builds any more.
+    let registry = host.state.registry.clone();
+    let local = registry
+        .list()
+        .into_iter()
+        .find(|s| s.serving.builders.iter().any(|b| b == "linux-amd64-demo"))
+        .unwrap()
+        .name;
+    tokio::task::spawn_blocking(move || registry.remove(&local).unwrap())
+        .await
+        .unwrap();
+    let (status, html, _) = get(&format!("{url}/")).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(html.matches("<td class=\"na\"").count(), 0, "{html}");
+    let pending = "<td class=\"none\" title=\"linux-amd64-demo: not built yet\">…</td>";
+    assert_eq!(html.matches(pending).count(), 29, "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
