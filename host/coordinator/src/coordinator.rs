@@ -10,6 +10,7 @@
 
 use crate::builders::{self, BuilderSet, BuildsCache, Defined};
 use crate::finder::{self, RepoWatch};
+use crate::gomote::Gomote;
 use crate::livelog::LiveLog;
 use crate::mirror::Mirror;
 use crate::model::{BuildSpec, WorkKind};
@@ -142,6 +143,8 @@ pub(crate) struct Inner {
     pub state: Mutex<State>,
     pub counters: Counters,
     pub reviews: Option<Arc<Reviews>>,
+    /// The remote buildlets handed to people, when gomote is served.
+    pub remote: std::sync::OnceLock<Gomote>,
     wake: Notify,
     rescan: Notify,
 }
@@ -162,6 +165,11 @@ impl Drop for Coordinator {
 }
 
 impl Coordinator {
+    /// Lists `gomote`'s remote buildlets on the status page (once; later calls are ignored).
+    pub fn show_remote(&self, gomote: Gomote) {
+        let _ = self.inner.remote.set(gomote);
+    }
+
     /// Starts finding, dispatching and (with a Gerrit configured) posting try results.
     /// Fails only when the trybot journal cannot be opened.
     pub fn start(cfg: Config, parts: Parts) -> anyhow::Result<Coordinator> {
@@ -189,6 +197,7 @@ impl Coordinator {
             run,
             state: Mutex::default(),
             counters: Counters::default(),
+            remote: Default::default(),
             wake: Notify::new(),
             rescan: Notify::new(),
         });

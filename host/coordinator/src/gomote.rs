@@ -117,13 +117,13 @@ impl Gomote {
         }
     }
 
-    /// Every remote buildlet, for the status page.
-    pub fn all(&self) -> Vec<RemoteBuildlet> {
+    /// Every remote buildlet and the machine it is, for the status page.
+    pub fn all(&self) -> Vec<(RemoteBuildlet, String)> {
         self.held
             .lock()
             .unwrap()
             .values()
-            .map(|b| b.info.clone())
+            .map(|b| (b.info.clone(), b.lease.name.clone()))
             .collect()
     }
 

@@ -1,9 +1,10 @@
 //! What the coordinator shows: `/status` (HTML, like Go's farmer page: pools and
 //! machines, the queue with wait times, active builds with live logs, recent results,
-//! queue latency per host type), `/status.json` (the same), `/status/logs/{id}` (a build's
+//! queue latency per host type, remote buildlets lent to people), `/status.json` (the same), `/status/logs/{id}` (a build's
 //! log, streamed while it runs) and Prometheus text for `/metrics`.
 
 use crate::coordinator::{unserved, Coordinator};
+use crate::gomote::RemoteBuildlet;
 use crate::pool::reverse::Fleet;
 use crate::pool::{Capacity, Machine};
 use axum::body::Body;
@@ -30,6 +31,15 @@ pub struct Snapshot {
     pub recent: Vec<BuildStatus>,
     pub latency: Vec<LatencyStatus>,
     pub scheduler_fallback: Option<String>,
+    /// Remote buildlets (gomote) and the machines they are; `None` when gomote is not served.
+    pub remote: Option<Vec<RemoteStatus>>,
+}
+
+#[derive(Serialize)]
+pub struct RemoteStatus {
+    #[serde(flatten)]
+    pub buildlet: RemoteBuildlet,
+    pub machine: String,
 }
 
 #[derive(Serialize)]
@@ -156,6 +166,12 @@ impl Coordinator {
                 })
                 .collect(),
             scheduler_fallback: st.last_fallback.clone(),
+            remote: inner.remote.get().map(|g| {
+                g.all()
+                    .into_iter()
+                    .map(|(buildlet, machine)| RemoteStatus { buildlet, machine })
+                    .collect()
+            }),
         }
     }
 
@@ -424,6 +440,25 @@ fn render(s: &Snapshot) -> String {
             ]
         }),
     );
+    if let Some(remote) = &s.remote {
+        let title = format!("Remote buildlets ({})", remote.len());
+        table(
+            &mut h,
+            &title,
+            &["name", "user", "host type", "machine", "created", "expires"],
+            remote.iter().map(|r| {
+                let b = &r.buildlet;
+                vec![
+                    esc(&b.name),
+                    esc(&b.user),
+                    esc(&b.host_type),
+                    esc(&r.machine),
+                    esc(&b.created),
+                    esc(&b.expires),
+                ]
+            }),
+        );
+    }
     h.push_str("</body></html>\n");
     h
 }

@@ -178,6 +178,9 @@ impl Host {
             };
             let g = Gomote::new(cfg, registry.clone(), pools);
             tokio::spawn(g.clone().sweep_loop());
+            if let Some(c) = &coordinator {
+                c.show_remote(g.clone());
+            }
             g
         });
         let acceptor = fleet.as_ref().map(|fleet| {

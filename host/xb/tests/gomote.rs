@@ -102,6 +102,39 @@ async fn a_user_creates_drives_and_destroys_a_remote_buildlet() {
     );
     assert_eq!(alice.list().await.unwrap(), std::slice::from_ref(&b));
 
+    // The status page lists it with the machine it is, which shows busy in its pool.
+    let status: serde_json::Value = reqwest::get(format!("{}/status.json", farm.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let remote = status["remote"].as_array().unwrap();
+    assert_eq!(remote.len(), 1, "{status}");
+    assert_eq!(remote[0]["Name"], b.name.as_str());
+    assert_eq!(remote[0]["User"], "user-alice");
+    let machine = remote[0]["machine"].as_str().unwrap();
+    let pool = status["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["host_type"] == b.host_type.as_str())
+        .unwrap();
+    let m = &pool["machines"][0];
+    assert!(machine.starts_with(m["name"].as_str().unwrap()), "{status}");
+    assert_eq!(m["state"], "busy", "{status}");
+    let page = reqwest::get(format!("{}/status", farm.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h2>Remote buildlets (1)</h2>"), "{page}");
+    assert!(
+        page.contains(&format!("<td>{}<td>user-alice", b.name)),
+        "{page}"
+    );
+
     // Requests go through the coordinator to the machine; exec's result trailer too.
     let m = alice.buildlet(&b.name);
     m.put(
