@@ -32,6 +32,8 @@ pub struct Options {
     /// Longest the build and each step may run, instead of the plan's (a loaded or
     /// small machine needs longer than Go's builders had).
     pub timeout: Option<Duration>,
+    /// Go on after a failing test (`go tool dist test -k`).
+    pub keep_going: bool,
     /// Directory of the bundled plugin components (go-builders.wasm).
     pub bundled: PathBuf,
 }
@@ -83,6 +85,16 @@ pub async fn run(o: &Options) -> Result<Report> {
         name: "GOROOT_BOOTSTRAP".into(),
         value: bootstrap.clone(),
     });
+    // Go's builders reach the internet, and on a builder (GO_BUILDER_NAME set) Go's
+    // tests use it: net looks up google.com, say. Here tests stay on this machine;
+    // without the name they skip what needs an external network.
+    plan.env.retain(|e| e.name != "GO_BUILDER_NAME");
+    for step in &mut plan.steps {
+        step.env.retain(|e| e.name != "GO_BUILDER_NAME");
+        if o.keep_going && step.shardable {
+            step.args.push("-k".into());
+        }
+    }
 
     if let Some(t) = o.timeout {
         let secs = u32::try_from(t.as_secs()).unwrap_or(u32::MAX);

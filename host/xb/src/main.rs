@@ -109,6 +109,10 @@ enum BenchCommand {
         /// Longest the build and each step may run, in seconds (default: the plan's).
         #[arg(long)]
         timeout: Option<u64>,
+        /// Run every test even after one fails (`go tool dist test -k`), so the time
+        /// covers the whole list where some tests cannot pass (no time zone data, say).
+        #[arg(long)]
+        keep_going: bool,
         #[arg(long, default_value = BUNDLED_DIR)]
         bundled: PathBuf,
     },
@@ -228,6 +232,7 @@ fn main() -> Result<()> {
             helpers,
             dir,
             timeout,
+            keep_going,
             bundled,
         }) => {
             let opts = xb::gobuild::Options {
@@ -236,6 +241,7 @@ fn main() -> Result<()> {
                 helpers,
                 dir: std::path::absolute(dir)?,
                 timeout: timeout.map(Duration::from_secs),
+                keep_going,
                 bundled,
             };
             let r = tokio::runtime::Runtime::new()?.block_on(xb::gobuild::run(&opts))?;
