@@ -289,7 +289,10 @@ fn run<R>(
 ) -> (Result<R, Fault>, CallReport) {
     let fuel_before = store.get_fuel().unwrap_or(0);
     let start = Instant::now();
-    let result = f(store);
+    let result = {
+        let _inside = Inside::enter();
+        f(store)
+    };
     let duration = start.elapsed();
     let used = fuel_before - store.get_fuel().unwrap_or(0);
     let report = CallReport {
@@ -337,7 +340,29 @@ struct Slots {
 }
 
 /// A slot taken; owned, so a kept instance can hold one without borrowing the runtime.
-pub(crate) struct SlotGuard(Arc<Slots>);
+/// `None`: a call made from inside another, which runs in its caller's slot.
+pub(crate) struct SlotGuard(Option<Arc<Slots>>);
+
+thread_local! {
+    /// Plugin calls running on this thread.
+    static CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as running a plugin call until dropped.
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        CALLS.set(CALLS.get() + 1);
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        CALLS.set(CALLS.get() - 1);
+    }
+}
 
 impl Slots {
     fn new(n: usize) -> Self {
@@ -347,7 +372,13 @@ impl Slots {
         }
     }
 
+    /// Waits for a free slot, except inside a call: a host import that calls another
+    /// plugin (a dashboard asking a builders plugin what it builds) would otherwise wait
+    /// for a slot that callers like itself may all hold, for ever.
     fn acquire(self: &Arc<Self>) -> SlotGuard {
+        if CALLS.get() > 0 {
+            return SlotGuard(None);
+        }
         let mut free = lock(&self.free);
         while *free == 0 {
             free = self
@@ -356,13 +387,15 @@ impl Slots {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *free -= 1;
-        SlotGuard(self.clone())
+        SlotGuard(Some(self.clone()))
     }
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.freed.notify_one();
+        if let Some(slots) = &self.0 {
+            *lock(&slots.free) += 1;
+            slots.freed.notify_one();
+        }
     }
 }

@@ -843,3 +843,43 @@ fn a_hash_view_shows_exactly_the_commits_asked_for() {
         "{html}"
     );
 }
+
+/// A render asks the builders plugins what they build (the `site` import) from inside
+/// its own call. With one instance slot, that nested call must not wait for the slot
+/// its caller holds: it would wait for ever, and every page with it.
+#[test]
+fn a_render_that_asks_the_builders_plugins_needs_no_second_slot() {
+    use std::sync::Arc;
+    let config = runtime::RuntimeConfig {
+        pool: runtime::PoolSizes {
+            instances: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let rt = Arc::new(runtime::Runtime::new(config).unwrap());
+    let reg = Arc::new(runtime::Registry::in_memory(rt.clone()));
+    for file in ["dashboard.wasm", "local_builders.wasm"] {
+        let wasm = std::fs::read(common::bundled(file)).unwrap();
+        reg.load(&wasm, file).unwrap();
+    }
+    let grid = Arc::new(xb::synth::Grid::new(5, 2, "cmd/go: a change", "Gopher"));
+    rt.set_host_data(runtime::HostData {
+        corpus: grid.clone(),
+        results: grid,
+        builders: Arc::new(xb::dashboard::PluginBuilderSet::new(reg.clone())),
+    });
+    let dashboard = reg.serving("dashboard").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(render(&dashboard, &[])));
+    let (status, html) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the render waited for the slot its own call holds");
+    assert_eq!(status, 200, "{html}");
+    let builders = reg.serving_kind(runtime::Kind::Builders);
+    let asked: u64 = builders
+        .iter()
+        .map(|h| h.version.stats.calls.load(Relaxed))
+        .sum();
+    assert!(asked > 0, "the builders plugin was asked what it builds");
+}
