@@ -94,7 +94,7 @@ pub fn pools(setup: &BuildSetup, registry: &Registry, data: &Path) -> Result<(Po
             set.host_types
                 .iter()
                 .filter(|(n, t)| t.pool == PoolKind::Reverse && !setup.pools.contains_key(*n))
-                .map(|(n, _)| (n.clone(), 0)),
+                .map(|(n, t)| (n.clone(), t.expect_num)),
         )
         .collect();
     let fleet = Fleet::new(pools.notifier(), Checks::default(), reverse.clone());

@@ -37,6 +37,11 @@ async fn a_go_style_reverse_buildlet_registers_over_tls_and_builds_the_demo() {
     let st = get_json(&format!("{url}/status/reverse.json")).await;
     assert_eq!(st["HostTypes"][HOST]["Connected"], 0, "{st}");
     assert_eq!(st["HostTypes"][HOST]["Expect"], 1, "{st}");
+    // A reverse host type of the bundled go-builders expects what the plugin says.
+    assert_eq!(
+        st["HostTypes"]["host-linux-arm-scaleway"]["Expect"], 50,
+        "{st}"
+    );
 
     // Registration over plain HTTP is refused, as Go's coordinator does.
     let key = builder_key(DEV_MASTER_KEY.as_bytes(), HOST);
