@@ -2,7 +2,8 @@
 //! its output streamed to the build's live log. A shardable step lists its tests
 //! (`COMMAND ARGS -list`, as `go tool dist test -list`), the builders plugin splits them,
 //! and helper buildlets that receive the main buildlet's tree (`/tgz` → `/writetgz`) run a
-//! shard each (`COMMAND ARGS TEST...`) beside the main one.
+//! shard each (`COMMAND ARGS TEST...`) beside the main one; a shard's output goes into the
+//! live log, whole, when it ends.
 //!
 //! What went wrong decides what happens next: a command that fails or times out fails the
 //! build; a buildlet that stops answering loses it, and the coordinator queues it again.
@@ -13,9 +14,10 @@ use crate::mirror::{Mirror, MirrorError};
 use crate::model::{BuildSpec, WorkKind};
 use crate::pool::{Lease, Pools};
 use buildlet::client::{Client, Error as BuildletError, ExecOpts};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use runtime::{BuildPlan, Step};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct RunContext {
     pub mirror: Arc<Mirror>,
@@ -219,27 +221,49 @@ async fn run_sharded(
         shards.len(),
         machines.len()
     ));
-    let runs = shards.iter().enumerate().map(|(i, tests)| {
-        let machine = machines[i % machines.len()];
-        let mut args = step.args.clone();
-        args.extend(tests.iter().cloned());
-        async move {
-            let out = LiveLog::default();
-            let opts = exec_opts(cx, plan, step, &args);
-            let r = machine
-                .client
-                .exec(&step.command, &opts, &mut out.writer())
-                .await;
-            (i, machine.name.clone(), args, out.text(), r)
-        }
-    });
+    // Shards' outputs would interleave: each is kept apart and goes into the log when
+    // its shard ends, so the log shows the step's progress while the others run.
+    let mut runs: FuturesUnordered<_> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, tests)| {
+            let machine = machines[i % machines.len()];
+            log.append(&format!(
+                ":: shard {}/{} starts on {}: {} tests\n",
+                i + 1,
+                shards.len(),
+                machine.name,
+                tests.len()
+            ));
+            let mut args = step.args.clone();
+            args.extend(tests.iter().cloned());
+            async move {
+                let out = LiveLog::default();
+                let opts = exec_opts(cx, plan, step, &args);
+                let started = Instant::now();
+                let r = machine
+                    .client
+                    .exec(&step.command, &opts, &mut out.writer())
+                    .await;
+                (
+                    i,
+                    machine.name.clone(),
+                    args,
+                    out.text(),
+                    r,
+                    started.elapsed(),
+                )
+            }
+        })
+        .collect();
     let mut outcome = Outcome::Passed;
     let mut rerun = vec![];
-    for (i, machine, args, text, r) in futures_util::future::join_all(runs).await {
+    while let Some((i, machine, args, text, r, took)) = runs.next().await {
         log.append(&format!(
-            "\n:: shard {}/{} on {machine}: {} {}\n{text}",
+            "\n:: shard {}/{} on {machine}, done in {:.1} s: {} {}\n{text}",
             i + 1,
             shards.len(),
+            took.as_secs_f64(),
             step.command,
             args.join(" ")
         ));
@@ -253,6 +277,7 @@ async fn run_sharded(
             }
         }
     }
+    drop(runs);
     drop(helpers);
     for args in rerun {
         if outcome != Outcome::Passed {
@@ -275,29 +300,37 @@ async fn take_helpers(
     let Some(pool) = cx.pools.get(&spec.host_type) else {
         return vec![];
     };
-    let starting: Vec<_> = (0..wanted).map_while(|_| pool.reserve()).collect();
-    let mut helpers = vec![];
-    for lease in futures_util::future::join_all(starting).await {
-        let lease = match lease {
-            Ok(l) => l,
-            Err(e) => {
-                log.append(&format!(":: a helper failed to start: {e:#}\n"));
-                continue;
+    let starting = (0..wanted)
+        .map_while(|_| pool.reserve())
+        .map(|lease| async {
+            let lease = match lease.await {
+                Ok(l) => l,
+                Err(e) => {
+                    log.append(&format!(":: a helper failed to start: {e:#}\n"));
+                    return None;
+                }
+            };
+            let copied = async {
+                let tgz = main.client.get_tar(".").await?;
+                lease.client.put_tar(tgz, ".").await
+            };
+            match copied.await {
+                Ok(()) => {
+                    log.append(&format!(":: helper {} has the tree\n", lease.name));
+                    Some(lease)
+                }
+                Err(e) => {
+                    log.append(&format!(":: helper {} left out: {e}\n", lease.name));
+                    None
+                }
             }
-        };
-        let copied = async {
-            let tgz = main.client.get_tar(".").await?;
-            lease.client.put_tar(tgz, ".").await
-        };
-        match copied.await {
-            Ok(()) => {
-                log.append(&format!(":: helper {} has the tree\n", lease.name));
-                helpers.push(lease);
-            }
-            Err(e) => log.append(&format!(":: helper {} left out: {e}\n", lease.name)),
-        }
-    }
-    helpers
+        });
+    // Helpers start and receive the tree at the same time.
+    futures_util::future::join_all(starting)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The plugin's split of the tests; one shard of everything if it faults.

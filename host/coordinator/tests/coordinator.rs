@@ -50,6 +50,34 @@ async fn builds_the_newest_commits_and_shards_their_tests() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_shard_that_ends_goes_into_the_log_while_the_others_run() {
+    // One test takes seconds and is in the first shard; the second shard ends first
+    // and is logged first, with how long each took.
+    let slow = "sleep 3\n";
+    let w = World::new(&[("a", PASS), ("b", PASS), ("c", PASS), ("aslow", slow)], 2).await;
+    let c = w.start(w.config(), w.pools(None));
+    let results = w.results(&c, 1).await;
+    let log = w.log(&results[0]);
+    assert!(results[0].ok, "{log}");
+    let starts = log.matches(":: shard ").count();
+    assert_eq!(starts, 4, "two start lines and two ends: {log}");
+    let ends: Vec<&str> = log.lines().filter(|l| l.contains(", done in ")).collect();
+    assert_eq!(ends.len(), 2, "{log}");
+    assert!(
+        !ends[0].contains("aslow") && ends[1].contains("aslow"),
+        "{log}"
+    );
+    let took = |l: &str| -> f64 {
+        let t = l.split(", done in ").nth(1).unwrap();
+        t.split(" s:").next().unwrap().parse().unwrap()
+    };
+    assert!(
+        took(ends[1]) >= 3.0 && took(ends[0]) < took(ends[1]),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_new_commit_is_queued_by_the_corpus_change_and_built() {
     let w = World::new(&[("a", PASS)], 2).await;
     let c = w.start(w.config(), w.pools(None));

@@ -4,8 +4,10 @@
 //! script needed); when the build ends the outcome is written below it.
 //!
 //! The coordinator's runner writes the markers read here: the build's title on the
-//! first line, `:: step NAME: COMMAND ARGS` before each step, `:: shard I/N on M: …`
-//! before each shard, and `:: Passed|Failed("why")|Lost("why") after T` last.
+//! first line, `:: step NAME: COMMAND ARGS` before each step, `:: shard I/N starts on
+//! M: …` as each shard starts, `:: shard I/N on M, done in T s: …` before each shard's
+//! output (in the order the shards end), and `:: Passed|Failed("why")|Lost("why") after
+//! T` last.
 
 use crate::pages::web_esc as esc;
 use axum::body::{Body, Bytes};
