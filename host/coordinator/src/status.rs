@@ -1,7 +1,8 @@
 //! What the coordinator shows: `/status` (HTML, like Go's farmer page: pools and
 //! machines, the queue with wait times, active builds with live logs, recent results,
-//! queue latency per host type, remote buildlets lent to people), `/status.json` (the same), `/status/logs/{id}` (a build's
-//! log, streamed while it runs) and Prometheus text for `/metrics`.
+//! queue latency per host type, remote buildlets lent to people), `/status.json` (the
+//! same), `/status/logs/{id}` (a build's log, streamed while it runs) and Prometheus
+//! text for `/metrics`.
 
 use crate::coordinator::{unserved, Coordinator};
 use crate::gomote::RemoteBuildlet;

@@ -205,10 +205,8 @@ impl Maintnerd {
 
     /// Stops the pollers and waits until none runs, so the log holds still.
     pub async fn stop(&mut self) {
-        let tasks: Vec<_> = self.tasks.drain(..).collect();
-        for t in &tasks {
-            t.abort();
-        }
+        let tasks = std::mem::take(&mut self.tasks);
+        tasks.iter().for_each(|t| t.abort());
         for t in tasks {
             let _ = t.await;
         }

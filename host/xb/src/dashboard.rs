@@ -93,6 +93,8 @@ pub struct PluginBuilderSet {
 
 #[derive(Default)]
 struct Snapshot {
+    /// `Registry::serving_changes` when the set was taken; `None`: not taken yet.
+    taken_at: Option<u64>,
     set: BuilderSet,
     /// (repo, branch, go branch) → the builders that build it.
     answers: HashMap<(String, String, String), Vec<String>>,
@@ -108,16 +110,11 @@ impl PluginBuilderSet {
 
     /// The current snapshot, taken anew when the serving builders plugins changed.
     fn current(&self) -> std::sync::MutexGuard<'_, Snapshot> {
-        let mut serving: Vec<_> = self
-            .registry
-            .serving_kind(Kind::Builders)
-            .into_iter()
-            .map(|h| h.version.id.clone())
-            .collect();
-        serving.sort();
+        let changes = self.registry.serving_changes();
         let mut snap = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
-        if snap.set.versions != serving {
+        if snap.taken_at != Some(changes) {
             *snap = Snapshot {
+                taken_at: Some(changes),
                 set: BuilderSet::load(&self.registry),
                 answers: HashMap::new(),
             };
