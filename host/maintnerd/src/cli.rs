@@ -156,7 +156,9 @@ pub async fn execute(cmd: CorpusCommand, data_dir: &Path) -> anyhow::Result<Stri
         CorpusCommand::Stats => blocking(move || stats(&dir)).await,
         CorpusCommand::Verify => blocking(move || verify(&dir)).await,
         CorpusCommand::Sync { url, follow } => sync(&url, &dir, follow).await,
-        CorpusCommand::ImportGit { repo, name } => import_git(&repo, name, data_dir).await,
+        CorpusCommand::ImportGit { repo, name } => {
+            import_git(&absolute(&repo), name, data_dir).await
+        }
         CorpusCommand::Repair { dry_run } => blocking(move || repair(&dir, dry_run)).await,
     }
 }
@@ -261,6 +263,30 @@ async fn sync(url: &str, dir: &Path, follow: bool) -> anyhow::Result<String> {
 }
 
 async fn import_git(repo: &str, name: Option<String>, data_dir: &Path) -> anyhow::Result<String> {
+    let dir = log_dir(data_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ingest = Ingest::new(SharedLog::open(&dir)?)?;
+    import_git_into(ingest, repo, name, data_dir).await
+}
+
+/// `repo` with a local path made absolute: git fetches from inside the clone, and a
+/// server resolves paths from its own directory. URLs are left alone.
+pub fn absolute(repo: &str) -> String {
+    match Path::new(repo).canonicalize() {
+        Ok(p) if !repo.contains("://") => p.display().to_string(),
+        _ => repo.to_string(),
+    }
+}
+
+/// Logs the commits of `repo` that the corpus does not have yet through `ingest`, the
+/// writer of the log (the CLI's own, or a running server's); `name` defaults to the
+/// repository's directory name. Returns the report the CLI prints.
+pub async fn import_git_into(
+    ingest: Ingest,
+    repo: &str,
+    name: Option<String>,
+    data_dir: &Path,
+) -> anyhow::Result<String> {
     let name = name.unwrap_or_else(|| {
         let base = repo
             .trim_end_matches('/')
@@ -269,9 +295,6 @@ async fn import_git(repo: &str, name: Option<String>, data_dir: &Path) -> anyhow
             .unwrap_or(repo);
         base.trim_end_matches(".git").to_string()
     });
-    let dir = log_dir(data_dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let ingest = Ingest::new(SharedLog::open(&dir)?)?;
     let s = GitRepoPoller::new(&name, repo, data_dir, ingest)
         .sync_round()
         .await

@@ -156,6 +156,11 @@ impl Maintnerd {
         &self.ingest
     }
 
+    /// The data directory the log and the pollers' clones live in.
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
     pub fn wakers(&self) -> &Wakers {
         &self.wakers
     }

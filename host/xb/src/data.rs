@@ -33,6 +33,12 @@ impl DataDir {
         self.0.join("plugins")
     }
 
+    /// Where a running `xb serve` writes the address the CLI reaches it at, and removes it
+    /// when it stops.
+    pub fn serve_addr(&self) -> PathBuf {
+        self.0.join("serve.addr")
+    }
+
     /// maintnerd's data directory (its log is `log/` inside).
     pub fn maintner(&self) -> PathBuf {
         self.0.join("maintner")

@@ -5,6 +5,7 @@ pub mod botcmd;
 pub mod botserve;
 pub mod builds;
 pub mod config;
+pub mod corpus;
 pub mod dashboard;
 pub mod data;
 pub mod demo;

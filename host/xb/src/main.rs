@@ -220,7 +220,10 @@ fn main() -> Result<()> {
             unreachable!("handled above")
         }
         Command::Corpus(cmd) => {
-            tokio::runtime::Runtime::new()?.block_on(maintnerd::cli::run(cmd, &data.maintner()))
+            let report =
+                tokio::runtime::Runtime::new()?.block_on(xb::corpus::execute(cmd, &data))?;
+            print!("{report}");
+            Ok(())
         }
         Command::Bench(BenchCommand::CorpusLoad { logdir }) => {
             print!("{}", maintner::bench::corpus_load(&logdir)?);

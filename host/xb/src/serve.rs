@@ -70,6 +70,14 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub admin_token: String,
     pub coordinator: Option<Arc<Coordinator>>,
+    /// The corpus log's writer, for work the CLI hands over (`xb corpus import-git`).
+    pub corpus: Option<CorpusWriter>,
+}
+
+/// The writer of the served corpus log and the data directory it lives in.
+pub struct CorpusWriter {
+    pub ingest: maintnerd::ingest::Ingest,
+    pub data_dir: PathBuf,
 }
 
 /// Everything `xb serve` runs, started but not yet listening.
@@ -198,6 +206,10 @@ impl Host {
             registry,
             admin_token: data.admin_token()?,
             coordinator: coordinator.clone(),
+            corpus: Some(CorpusWriter {
+                ingest: maintner.ingest().clone(),
+                data_dir: maintner.data_dir().to_path_buf(),
+            }),
         });
         Ok(Host {
             state,
@@ -282,7 +294,10 @@ pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
             },
         ));
     }
-    tracing::info!(addr = %listener.local_addr()?, data = %data.path().display(), "xb serving");
+    let addr = listener.local_addr()?;
+    std::fs::write(data.serve_addr(), reachable(addr).to_string())
+        .with_context(|| format!("writing {}", data.serve_addr().display()))?;
+    tracing::info!(%addr, data = %data.path().display(), "xb serving");
     tokio::spawn(async move {
         stop.await;
         let _ = stopped.send(true);
@@ -292,9 +307,24 @@ pub async fn serve(data: DataDir, cfg: ServeConfig) -> Result<()> {
             let _ = stopping.wait_for(|s| *s).await;
         })
         .await?;
+    let _ = std::fs::remove_file(data.serve_addr());
     host.shutdown()?;
     tracing::info!("xb stopped");
     Ok(())
+}
+
+/// `addr` as a client on this machine dials it: a wildcard listener is reached on
+/// loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
 }
 
 /// The TLS listener's configuration: the named certificate, or a self-signed one for
@@ -449,6 +479,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/plugins/{name}/swap", post(admin_swap))
         .route("/admin/plugins/{name}/rollback", post(admin_rollback))
         .route("/admin/plugins/{name}", delete(admin_remove))
+        .route("/admin/corpus/import-git", post(admin_import_git))
         .layer(DefaultBodyLimit::max(runtime::MAX_COMPONENT_BYTES as usize))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
@@ -586,6 +617,28 @@ struct LoadedJson {
     #[serde(flatten)]
     version: VersionJson,
     serving: bool,
+}
+
+/// What `xb corpus import-git` hands to the running server.
+#[derive(Serialize, Deserialize)]
+pub struct ImportGit {
+    pub repo: String,
+    pub name: Option<String>,
+}
+
+async fn admin_import_git(
+    State(s): State<Arc<AppState>>,
+    Json(req): Json<ImportGit>,
+) -> Result<String, ApiError> {
+    let Some(w) = &s.corpus else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no corpus log".into(),
+        ));
+    };
+    maintnerd::cli::import_git_into(w.ingest.clone(), &req.repo, req.name, &w.data_dir)
+        .await
+        .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("{e:#}")))
 }
 
 #[derive(Serialize)]

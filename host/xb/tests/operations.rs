@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -21,12 +22,14 @@ fn plain(line: &str) -> String {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
+type Log = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Starts the real `xb serve` on `data` (loopback, no coordinator); returns it, its
+/// address and its log.
+async fn start_serve(data: &Path) -> (tokio::process::Child, String, Log) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xb"))
         .arg("--data")
-        .arg(dir.path())
+        .arg(data)
         .args([
             "serve",
             "--listen",
@@ -56,6 +59,13 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
     })
     .await
     .expect("xb serve did not start");
+    (child, addr, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, mut log) = start_serve(dir.path()).await;
     let token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
 
     // An upload whose body is half sent when SIGTERM comes.
@@ -126,4 +136,99 @@ async fn bad_input_an_empty_webhook_secret_is_refused_at_start() {
     };
     let msg = format!("{err:#}");
     assert!(msg.contains("webhook-secret is empty"), "{msg}");
+}
+
+/// Runs `xb --data DATA ARGS…` in `cwd`; returns its exit success, stdout and stderr.
+fn xb(data: &Path, cwd: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.success(), text(out.stdout), text(out.stderr))
+}
+
+/// A git repository at `dir` with `n` commits.
+fn git_repo(dir: &Path, n: usize) {
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=Gopher",
+                "-c",
+                "user.email=gopher@golang.org",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    git(&["init", "-q", "-b", "master"]);
+    for i in 0..n {
+        git(&[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("commit {i}"),
+        ]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_git_beside_a_running_server_is_handed_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    git_repo(&tmp.path().join("tools"), 3);
+    let data = tmp.path().join("data");
+    let (mut child, addr, mut log) = start_serve(&data).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    assert_eq!(
+        std::fs::read_to_string(data.join("serve.addr")).unwrap(),
+        addr
+    );
+
+    // The repository is named relative to the CLI's directory, not the server's.
+    let (ok, out, err) = xb(&data, tmp.path(), &["corpus", "import-git", "tools"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("held by xb serve at {addr}")),
+        "{out}"
+    );
+    assert!(out.contains("imported 3 new commits"), "{out}");
+    let (ok, out, err) = xb(&data, tmp.path(), &["corpus", "import-git", "tools"]);
+    assert!(ok && out.contains("imported 0 new commits"), "{out}{err}");
+    // Other writers are still refused, naming the holder.
+    let (ok, _, err) = xb(&data, tmp.path(), &["corpus", "repair", "--dry-run"]);
+    assert!(!ok && err.contains("held by another writer"), "{err}");
+    // A repository the server cannot read is its error, reported by the CLI.
+    let (ok, _, err) = xb(&data, tmp.path(), &["corpus", "import-git", "missing"]);
+    assert!(!ok && err.contains("refused the import"), "{err}");
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("xb serve did not exit after SIGTERM")
+        .unwrap();
+    assert!(status.success());
+    assert!(!data.join("serve.addr").exists(), "removed when stopped");
+    // The server logged the commits: a fresh load has them, and without a server the
+    // CLI writes itself.
+    let (ok, out, err) = xb(&data, tmp.path(), &["corpus", "stats"]);
+    assert!(ok && out.contains("git_commits: 3"), "{out}{err}");
+    let (ok, out, err) = xb(&data, tmp.path(), &["corpus", "import-git", "tools"]);
+    assert!(
+        ok && out.starts_with("imported 0 new commits"),
+        "{out}{err}"
+    );
 }

@@ -29,6 +29,7 @@ async fn start() -> Server {
         registry: registry.clone(),
         admin_token: token.clone(),
         coordinator: None,
+        corpus: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -1,0 +1,65 @@
+//! `xb corpus …`: maintnerd's corpus commands on the data directory. A log has one
+//! writer; while `xb serve` holds it, `import-git` hands its work to that server through
+//! the admin API instead of failing, and the server logs the commits itself.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use maintner::LogError;
+use maintnerd::cli::{absolute, CorpusCommand};
+
+use crate::data::DataDir;
+use crate::serve::ImportGit;
+
+/// Runs `cmd` and returns what it reports.
+pub async fn execute(cmd: CorpusCommand, data: &DataDir) -> Result<String> {
+    let handover = match &cmd {
+        CorpusCommand::ImportGit { repo, name } => Some(ImportGit {
+            repo: absolute(repo),
+            name: name.clone(),
+        }),
+        _ => None,
+    };
+    match maintnerd::cli::execute(cmd, &data.maintner()).await {
+        Err(e) if is_locked(&e) => match (handover, running_server(data)) {
+            (Some(req), Some(addr)) => hand_over(data, &addr, &req).await,
+            _ => Err(e),
+        },
+        r => r,
+    }
+}
+
+/// Did `e` come from a log held by another writer?
+fn is_locked(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| matches!(c.downcast_ref::<LogError>(), Some(LogError::Locked { .. })))
+}
+
+/// The address a running `xb serve` wrote into the data directory.
+fn running_server(data: &DataDir) -> Option<String> {
+    let addr = std::fs::read_to_string(data.serve_addr()).ok()?;
+    Some(addr.trim().to_string()).filter(|a| !a.is_empty())
+}
+
+async fn hand_over(data: &DataDir, addr: &str, req: &ImportGit) -> Result<String> {
+    let url = format!("http://{addr}/admin/corpus/import-git");
+    let token = data.admin_token()?;
+    let answer = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?
+        .post(&url)
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(req)?)
+        .send()
+        .await
+        .with_context(|| format!("handing the import to the running xb serve at {addr}"))?;
+    let status = answer.status();
+    let text = answer.text().await?;
+    if !status.is_success() {
+        anyhow::bail!("the running xb serve at {addr} refused the import ({status}): {text}");
+    }
+    Ok(format!(
+        "the log is held by xb serve at {addr}; it ran the import: {text}"
+    ))
+}
