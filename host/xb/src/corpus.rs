@@ -21,7 +21,7 @@ pub async fn execute(cmd: CorpusCommand, data: &DataDir) -> Result<String> {
         _ => None,
     };
     match maintnerd::cli::execute(cmd, &data.maintner()).await {
-        Err(e) if is_locked(&e) => match (handover, running_server(data)) {
+        Err(e) if held_by_serve(&e) => match (handover, running_server(data)) {
             (Some(req), Some(addr)) => hand_over(data, &addr, &req).await,
             _ => Err(e),
         },
@@ -29,10 +29,20 @@ pub async fn execute(cmd: CorpusCommand, data: &DataDir) -> Result<String> {
     }
 }
 
-/// Did `e` come from a log held by another writer?
-fn is_locked(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| matches!(c.downcast_ref::<LogError>(), Some(LogError::Locked { .. })))
+/// Did `e` come from a log that `xb serve` holds? (Not a sync, say, nor a server
+/// that left a stale address behind.)
+fn held_by_serve(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| match c.downcast_ref::<LogError>() {
+        Some(LogError::Locked { holder, .. }) => is_xb_serve(holder),
+        _ => false,
+    })
+}
+
+/// Is `holder` (`pid N: argv…`) an `xb … serve …` process?
+fn is_xb_serve(holder: &str) -> bool {
+    let mut argv = holder.split_whitespace().skip(2);
+    let program = argv.next().unwrap_or_default();
+    (program == "xb" || program.ends_with("/xb")) && argv.any(|a| a == "serve")
 }
 
 /// The address a running `xb serve` wrote into the data directory.

@@ -232,3 +232,25 @@ async fn import_git_beside_a_running_server_is_handed_to_it() {
         "{out}{err}"
     );
 }
+
+#[tokio::test]
+async fn import_git_is_refused_when_the_log_is_held_by_something_other_than_xb_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    git_repo(&tmp.path().join("tools"), 1);
+    let data = xb::data::DataDir::new(tmp.path().join("data")).unwrap();
+    // This test process holds the log, and a stale address is left behind.
+    let held = maintnerd::Maintnerd::open(maintnerd::Config::new(&data.maintner())).unwrap();
+    std::fs::write(data.serve_addr(), "127.0.0.1:1").unwrap();
+    let import = maintnerd::cli::CorpusCommand::ImportGit {
+        repo: tmp.path().join("tools").display().to_string(),
+        name: None,
+    };
+    let err = xb::corpus::execute(import, &data).await.unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("held by another writer"), "{msg}");
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    drop(held);
+}
