@@ -12,6 +12,24 @@ use crate::maintpb;
 use crate::notedb::ParsedMeta;
 use crate::time::Time;
 
+/// Each byte's value as a hex digit, or 0xff. Commits carry three or more hashes in hex,
+/// so decoding them is a table lookup per digit.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// A git object name, 20 bytes (hex only at the edges).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct GitHash(pub [u8; 20]);
@@ -19,11 +37,18 @@ pub struct GitHash(pub [u8; 20]);
 impl GitHash {
     /// Parses a full 40-digit lowercase or uppercase hex hash.
     pub fn parse(hex40: &str) -> Option<GitHash> {
+        let digits: &[u8; 40] = hex40.as_bytes().try_into().ok()?;
         let mut out = [0u8; 20];
-        if hex40.len() != 40 {
-            return None;
+        for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            let (hi, lo) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            if (hi | lo) & 0xf0 != 0 {
+                return None;
+            }
+            *o = hi << 4 | lo;
         }
-        hex::decode_to_slice(hex40, &mut out).ok()?;
         Some(GitHash(out))
     }
 
@@ -395,74 +420,75 @@ impl ParsedCommit {
 
 /// Parses the output of `git cat-file commit`: header lines, a blank line, the message.
 fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
-    let (header, msg) = match find_blank_line(raw) {
-        Some(i) => (&raw[..i], &raw[i + 2..]),
-        None => (raw, ""),
-    };
-    let meta = is_meta_commit(msg);
-    let mut c = CommitBody {
-        msg: msg.into(),
-        facts: MessageFacts {
-            meta,
-            refs: if meta {
-                Vec::new()
-            } else {
-                parse_github_refs(repo, msg)
-            },
-            notedb: meta.then(|| ParsedMeta::parse(msg)),
-        },
-        ..Default::default()
-    };
-    for line in header.lines() {
-        let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "tree" => c.tree = GitHash::parse(rest).unwrap_or_default(),
-            "parent" => match GitHash::parse(rest) {
-                Some(h) if c.parent.is_none() => c.parent = Some(h),
-                Some(h) => c.more_parents.push(h),
-                None => tracing::warn!(commit = %hash, line, "bad parent line"),
-            },
-            "author" | "committer" => {
-                let Some((person, time, tz)) = parse_person(rest) else {
-                    tracing::warn!(commit = %hash, line, "bad person line");
-                    continue;
-                };
-                let start = person.as_ptr() as usize - raw.as_ptr() as usize;
-                let p = Person {
-                    text: start..start + person.len(),
-                    hash: crate::intern::hash(person),
-                    time,
-                    tz,
-                };
-                if key == "author" {
-                    c.author = Some(p);
-                } else {
-                    c.committer = Some(p);
-                }
-            }
-            // Signatures (and their continuation lines), encodings and hg ids carry
-            // nothing the corpus uses.
-            "" | "gpgsig" | "gpgsig-sha256" | "mergetag" | "encoding" | "golang-hg" => {}
-            _ if line.starts_with(' ') => {}
-            _ => tracing::debug!(commit = %hash, line, "unknown commit header line"),
+    let mut c = CommitBody::default();
+    // One pass over the header lines, up to the first blank line (`\n\n`).
+    let b = raw.as_bytes();
+    let mut msg = "";
+    let mut pos = 0;
+    while pos < b.len() {
+        let end = b[pos..]
+            .iter()
+            .position(|&x| x == b'\n')
+            .map_or(b.len(), |i| pos + i);
+        if end == pos && pos > 0 {
+            msg = &raw[pos + 1..];
+            break;
         }
+        let line = &raw[pos..end];
+        header_line(&mut c, hash, raw, line.strip_suffix('\r').unwrap_or(line));
+        pos = end + 1;
     }
+    let meta = is_meta_commit(msg);
+    c.msg = msg.into();
+    c.facts = MessageFacts {
+        meta,
+        refs: if meta {
+            Vec::new()
+        } else {
+            parse_github_refs(repo, msg)
+        },
+        notedb: meta.then(|| ParsedMeta::parse(msg)),
+    };
     c
 }
 
-/// Where the first blank line (`\n\n`) of `s` starts. Headers are a few short lines, so
-/// hopping from newline to newline beats a substring search.
-pub(crate) fn find_blank_line(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(i) = s[from..].find('\n') {
-        let i = from + i;
-        if b.get(i + 1) == Some(&b'\n') {
-            return Some(i);
+/// Records what one header line of `raw` says in `c`.
+fn header_line(c: &mut CommitBody, hash: GitHash, raw: &str, line: &str) {
+    let (key, rest) = match line.as_bytes().iter().position(|&x| x == b' ') {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, ""),
+    };
+    match key {
+        "tree" => c.tree = GitHash::parse(rest).unwrap_or_default(),
+        "parent" => match GitHash::parse(rest) {
+            Some(h) if c.parent.is_none() => c.parent = Some(h),
+            Some(h) => c.more_parents.push(h),
+            None => tracing::warn!(commit = %hash, line, "bad parent line"),
+        },
+        "author" | "committer" => {
+            let Some((person, time, tz)) = parse_person(rest) else {
+                tracing::warn!(commit = %hash, line, "bad person line");
+                return;
+            };
+            let start = person.as_ptr() as usize - raw.as_ptr() as usize;
+            let p = Person {
+                text: start..start + person.len(),
+                hash: crate::intern::hash(person),
+                time,
+                tz,
+            };
+            if key == "author" {
+                c.author = Some(p);
+            } else {
+                c.committer = Some(p);
+            }
         }
-        from = i + 1;
+        // Signatures (and their continuation lines), encodings and hg ids carry
+        // nothing the corpus uses.
+        "" | "gpgsig" | "gpgsig-sha256" | "mergetag" | "encoding" | "golang-hg" => {}
+        _ if line.starts_with(' ') => {}
+        _ => tracing::debug!(commit = %hash, line, "unknown commit header line"),
     }
-    None
 }
 
 /// Is this commit message a NoteDB meta commit's? Its footer block starts with
@@ -473,8 +499,11 @@ pub fn is_meta_commit(msg: &str) -> bool {
 
 /// Parses `Name <email> <unixsecs> <±hhmm>` by cutting at the last two spaces.
 pub fn parse_person(s: &str) -> Option<(&str, Time, i16)> {
-    let (rest, tz) = s.rsplit_once(' ')?;
-    let (person, secs) = rest.rsplit_once(' ')?;
+    let last_space = |s: &str| s.as_bytes().iter().rposition(|&x| x == b' ');
+    let i = last_space(s)?;
+    let (rest, tz) = (&s[..i], &s[i + 1..]);
+    let j = last_space(rest)?;
+    let (person, secs) = (&rest[..j], &rest[j + 1..]);
     let secs: i64 = secs.parse().ok()?;
     let sign = match tz.as_bytes().first()? {
         b'+' => 1,
@@ -494,7 +523,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blank_line_is_found_like_a_substring_search() {
+    fn the_message_starts_after_the_first_blank_line() {
         for s in [
             "",
             "\n",
@@ -503,8 +532,16 @@ mod tests {
             "a\n\n\nb",
             "tree x\nparent y\n",
             "é\n\n",
+            "\nfoo\n\nbar",
+            "a\r\n\r\nb",
+            "tree x\n\nsubject\n\nbody\n",
         ] {
-            assert_eq!(find_blank_line(s), s.find("\n\n"), "{s:?}");
+            let msg = s.find("\n\n").map_or("", |i| &s[i + 2..]);
+            assert_eq!(
+                &*parse_raw_commit(GitHash::default(), s, "go").msg,
+                msg,
+                "{s:?}"
+            );
         }
     }
 
