@@ -91,7 +91,16 @@ enum Command {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Load a mutation log into a corpus: mutations/s, MB/s, peak RSS per MB of log.
-    CorpusLoad { logdir: PathBuf },
+    CorpusLoad {
+        logdir: PathBuf,
+        /// Load it this many times, each in a fresh process, and print the minimum and
+        /// median of each figure too.
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
+        /// Print the report as JSON (what each run of --runs prints).
+        #[arg(long, hide = true)]
+        json: bool,
+    },
     /// Build and test a Go tree with go-builders' plan on the local pool (minutes to
     /// hours): make.bash, then `go tool dist test` alone or over helper buildlets.
     BuildGo {
@@ -225,8 +234,16 @@ fn main() -> Result<()> {
             print!("{report}");
             Ok(())
         }
-        Command::Bench(BenchCommand::CorpusLoad { logdir }) => {
-            print!("{}", maintner::bench::corpus_load(&logdir)?);
+        Command::Bench(BenchCommand::CorpusLoad { logdir, runs, json }) => {
+            if runs > 1 {
+                return corpus_load_runs(&logdir, runs);
+            }
+            let report = maintner::bench::corpus_load(&logdir)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{report}");
+            }
             Ok(())
         }
         Command::Bench(BenchCommand::BuildGo {
@@ -271,4 +288,25 @@ fn main() -> Result<()> {
             std::process::exit(out.code)
         }
     }
+}
+
+/// Loads `logdir` `runs` times, each in a fresh process (so each peak RSS is its own),
+/// printing each run and then the minimum and median of each figure.
+fn corpus_load_runs(logdir: &std::path::Path, runs: u32) -> Result<()> {
+    let mut reports = Vec::new();
+    for _ in 0..runs {
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "corpus-load", "--json"])
+            .arg(logdir)
+            .output()?;
+        if !out.status.success() {
+            anyhow::bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        let report: maintner::bench::LoadReport = serde_json::from_slice(&out.stdout)?;
+        print!("{}", report.to_string().lines().next().unwrap_or_default());
+        println!();
+        reports.push(report);
+    }
+    print!("{}", maintner::bench::LoadRuns(reports));
+    Ok(())
 }

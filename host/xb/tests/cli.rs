@@ -279,3 +279,61 @@ fn remove_takes_a_plugin_out_of_service() {
         .unwrap()
         .contains("local-builders"));
 }
+
+#[test]
+fn bench_corpus_load_reports_each_run_and_the_minimum_and_median() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = maintner::bench::GenSpec::default().scaled(0.002);
+    let gen = maintner::bench::generate(dir.path(), &spec).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+        .args(["bench", "corpus-load", "--runs", "3"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    let loaded = format!("loaded {} mutations", gen.mutations);
+    assert!(lines[..3].iter().all(|l| l.starts_with(&loaded)), "{text}");
+    // Each run's wall time, and the summary's minimum and median of them.
+    let walls: Vec<f64> = lines[..3]
+        .iter()
+        .map(|l| {
+            l.split(" in ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let summary = lines[3];
+    assert!(
+        summary.starts_with("3 runs, min / median: wall "),
+        "{summary}"
+    );
+    let figures: Vec<f64> = summary["3 runs, min / median: wall ".len()..]
+        .split(" s,")
+        .next()
+        .unwrap()
+        .split(" / ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mut sorted = walls.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!(
+        (figures[0] - sorted[0]).abs() < 0.0015,
+        "{summary} vs {walls:?}"
+    );
+    assert!(
+        (figures[1] - sorted[1]).abs() < 0.0015,
+        "{summary} vs {walls:?}"
+    );
+}
