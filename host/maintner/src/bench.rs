@@ -130,22 +130,21 @@ pub struct LoadRuns(pub Vec<LoadReport>);
 
 impl fmt::Display for LoadRuns {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Minimum, median (the lower of two middles) and maximum.
         let stat = |pick: fn(&LoadReport) -> f64| {
             let mut v: Vec<f64> = self.0.iter().map(pick).collect();
             v.sort_by(f64::total_cmp);
+            let at = |i: usize| v.get(i).copied().unwrap_or(0.0);
             (
-                v.first().copied().unwrap_or(0.0),
-                v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0.0),
+                at(0),
+                at(v.len().saturating_sub(1) / 2),
+                at(v.len().saturating_sub(1)),
             )
         };
-        let (wall, wall_med) = stat(|r| r.seconds);
-        let (cpu, cpu_med) = stat(|r| r.cpu_seconds);
-        let (apply, apply_med) = stat(|r| r.apply_cpu_seconds);
-        let (rss, rss_max) = {
-            let (lo, _) = stat(|r| r.peak_rss_kb as f64);
-            let hi = self.0.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64;
-            (lo / 1024.0, hi / 1024.0)
-        };
+        let (wall, wall_med, _) = stat(|r| r.seconds);
+        let (cpu, cpu_med, _) = stat(|r| r.cpu_seconds);
+        let (apply, apply_med, _) = stat(|r| r.apply_cpu_seconds);
+        let (rss, _, rss_max) = stat(|r| r.peak_rss_kb as f64 / 1024.0);
         writeln!(
             f,
             "{} runs, min / median: wall {wall:.3} / {wall_med:.3} s, CPU {cpu:.2} / {cpu_med:.2} s, applying thread {apply:.2} / {apply_med:.2} s; peak RSS {rss:.1}–{rss_max:.1} MiB",

@@ -13,16 +13,19 @@ use crate::serve::ImportGit;
 
 /// Runs `cmd` and returns what it reports.
 pub async fn execute(cmd: CorpusCommand, data: &DataDir) -> Result<String> {
-    let handover = match &cmd {
-        CorpusCommand::ImportGit { repo, name } => Some(ImportGit {
-            repo: absolute(repo),
-            name: name.clone(),
-        }),
+    let import = match &cmd {
+        CorpusCommand::ImportGit { repo, name } => Some((repo.clone(), name.clone())),
         _ => None,
     };
     match maintnerd::cli::execute(cmd, &data.maintner()).await {
-        Err(e) if held_by_serve(&e) => match (handover, running_server(data)) {
-            (Some(req), Some(addr)) => hand_over(data, &addr, &req).await,
+        Err(e) if held_by_serve(&e) => match (import, running_server(data)) {
+            (Some((repo, name)), Some(addr)) => {
+                let req = ImportGit {
+                    repo: absolute(&repo),
+                    name,
+                };
+                hand_over(data, &addr, &req).await
+            }
             _ => Err(e),
         },
         r => r,
@@ -51,11 +54,31 @@ fn running_server(data: &DataDir) -> Option<String> {
     Some(addr.trim().to_string()).filter(|a| !a.is_empty())
 }
 
+/// The answer is a line or an error message: more than this is not read.
+const MAX_ANSWER: usize = 64 << 10;
+
+async fn bounded_text(mut answer: reqwest::Response) -> Result<String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            anyhow::bail!("the server's answer goes past {MAX_ANSWER} bytes");
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The server answers when its git fetch ends, which for a large repository takes
+/// minutes; a server silent for longer than this is given up on.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Posts the import to the server and returns its answer.
 async fn hand_over(data: &DataDir, addr: &str, req: &ImportGit) -> Result<String> {
     let url = format!("http://{addr}/admin/corpus/import-git");
     let token = data.admin_token()?;
     let answer = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .timeout(IMPORT_TIMEOUT)
         .build()?
         .post(&url)
         .bearer_auth(token)
@@ -65,7 +88,7 @@ async fn hand_over(data: &DataDir, addr: &str, req: &ImportGit) -> Result<String
         .await
         .with_context(|| format!("handing the import to the running xb serve at {addr}"))?;
     let status = answer.status();
-    let text = answer.text().await?;
+    let text = bounded_text(answer).await?;
     if !status.is_success() {
         anyhow::bail!("the running xb serve at {addr} refused the import ({status}): {text}");
     }

@@ -303,8 +303,7 @@ fn corpus_load_runs(logdir: &std::path::Path, runs: u32) -> Result<()> {
             anyhow::bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let report: maintner::bench::LoadReport = serde_json::from_slice(&out.stdout)?;
-        print!("{}", report.to_string().lines().next().unwrap_or_default());
-        println!();
+        println!("{}", report.to_string().lines().next().unwrap_or_default());
         reports.push(report);
     }
     print!("{}", maintner::bench::LoadRuns(reports));
