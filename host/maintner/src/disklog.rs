@@ -344,9 +344,8 @@ impl DiskLog {
             return Err(LogError::NoLog { dir });
         };
         if last.growing {
-            let data = fs::read(&last.path).map_err(LogError::io(&last.path))?;
-            let good = whole_records_len(&data, &last.path)?;
-            report.unread_tail = torn_tail(&data, good, &last.path);
+            let (good, tail) = scan_growing(last)?;
+            report.unread_tail = tail;
             last.size = good;
         }
         Ok(DiskLog {
@@ -378,8 +377,8 @@ impl DiskLog {
     fn resume_growing(&mut self) -> Result<(), LogError> {
         let path = self.growing_path();
         let data = fs::read(&path).map_err(LogError::io(&path))?;
-        let good = whole_records_len(&data, &path)?;
-        if let Some(t) = torn_tail(&data, good, &path) {
+        let (good, tail) = whole_records(&data, &path)?;
+        if let Some(t) = tail {
             tracing::warn!(path = %path.display(), offset = good, dropped = t.dropped,
                 reason = %t.reason, "torn tail of the mutation log; truncating to the last whole record");
             self.report.truncated = Some(t);
@@ -719,33 +718,26 @@ fn seal_copy(dir: &Path, seg: &mut SegmentInfo) -> Result<(), LogError> {
     Ok(())
 }
 
-/// The torn tail after the first `good` bytes of `data`, if there is one.
-fn torn_tail(data: &[u8], good: u64, path: &Path) -> Option<Truncation> {
-    if good == data.len() as u64 {
-        return None;
-    }
-    let reason = match reclog::records(&data[good as usize..], good).find_map(Result::err) {
-        Some(e) => e.to_string(),
-        None => "zero-filled tail".to_owned(),
-    };
-    Some(Truncation {
+/// The torn tail of a file of `size` bytes, from where `e` was found.
+fn torn_tail(path: &Path, size: u64, e: &RecordError) -> Truncation {
+    Truncation {
         path: path.to_owned(),
-        offset: good,
-        dropped: data.len() as u64 - good,
-        reason,
-    })
+        offset: e.offset(),
+        dropped: size - e.offset(),
+        reason: e.to_string(),
+    }
 }
 
-/// Length of the prefix of `data` made of whole records, if what follows is a torn tail.
-/// Corruption followed by more bytes is an error, not a tail.
-fn whole_records_len(data: &[u8], path: &Path) -> Result<u64, LogError> {
+/// The length of the prefix of `data` made of whole records, and the torn tail after it
+/// if there is one. Corruption followed by more bytes is an error, not a tail.
+fn whole_records(data: &[u8], path: &Path) -> Result<(u64, Option<Truncation>), LogError> {
     let mut it = reclog::records(data, 0);
     for rec in it.by_ref() {
         if let Err(e) = rec {
             let good = e.offset();
             let tail = &data[good as usize..];
             if e.is_torn_tail() || tail.iter().all(|&b| b == 0) {
-                return Ok(good);
+                return Ok((good, Some(torn_tail(path, data.len() as u64, &e))));
             }
             return Err(LogError::Record {
                 path: path.to_owned(),
@@ -753,7 +745,70 @@ fn whole_records_len(data: &[u8], path: &Path) -> Result<u64, LogError> {
             });
         }
     }
-    Ok(it.offset())
+    Ok((it.offset(), None))
+}
+
+/// Like [`whole_records`], but without reading the segment into memory: a Go day file can
+/// hold the whole log. Most end with a whole record, which the last chunk shows; the
+/// others are read through, in chunks.
+fn scan_growing(seg: &SegmentInfo) -> Result<(u64, Option<Truncation>), LogError> {
+    if ends_with_whole_record(seg)? {
+        return Ok((seg.size, None));
+    }
+    let source = match stream_records(seg, 0, &mut |_| Ok::<_, LogError>(())) {
+        Ok(()) => return Ok((seg.size, None)),
+        Err(LogError::Record { source, .. }) => source,
+        Err(e) => return Err(e),
+    };
+    let good = source.offset();
+    if !source.is_torn_tail() && !zeros_from(seg, good)? {
+        return Err(LogError::Record {
+            path: seg.path.clone(),
+            source,
+        });
+    }
+    Ok((good, Some(torn_tail(&seg.path, seg.size, &source))))
+}
+
+/// Does `seg` end where a record ends? Only its last chunk is read. A header names its own
+/// offset, so one that parses at the offset it names, with a record ending at the end of
+/// the file, is the last record's. (Bytes in a payload that look like such a header end
+/// there too; and the framing of every record is checked again as it is read.)
+fn ends_with_whole_record(seg: &SegmentInfo) -> Result<bool, LogError> {
+    let start = seg.size.saturating_sub(READ_CHUNK as u64);
+    let mut file = File::open(&seg.path).map_err(LogError::io(&seg.path))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(LogError::io(&seg.path))?;
+    let mut tail = Vec::with_capacity((seg.size - start) as usize);
+    file.take(seg.size - start)
+        .read_to_end(&mut tail)
+        .map_err(LogError::io(&seg.path))?;
+    let mut end = tail.len();
+    while let Some(i) = tail[..end].windows(4).rposition(|w| w == b"REC@") {
+        if let Ok(rec) = reclog::parse_record(&tail[i..], start + i as u64) {
+            if rec.end() == seg.size {
+                return Ok(true);
+            }
+        }
+        end = i;
+    }
+    Ok(false)
+}
+
+/// Are the bytes of `seg` from `offset` to its size all zero (space a crash left allocated)?
+fn zeros_from(seg: &SegmentInfo, offset: u64) -> Result<bool, LogError> {
+    let mut file = File::open(&seg.path).map_err(LogError::io(&seg.path))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(LogError::io(&seg.path))?;
+    let mut file = file.take(seg.size - offset);
+    let mut buf = vec![0; READ_CHUNK];
+    loop {
+        match file.read(&mut buf).map_err(LogError::io(&seg.path))? {
+            0 => return Ok(true),
+            n if buf[..n].iter().any(|&b| b != 0) => return Ok(false),
+            _ => {}
+        }
+    }
 }
 
 /// How much of a segment is read at a time: memory stays small while loading a log of

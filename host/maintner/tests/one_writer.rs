@@ -177,6 +177,78 @@ fn reading_a_torn_tail_changes_nothing() {
     assert_eq!(snapshot(dir.path()), before, "readers wrote nothing");
 }
 
+/// Read-only open finds the end of the whole records in chunks, so a Go day file holding a
+/// whole log is not read into memory at once; it must still tell a tail a crash left from
+/// corruption, across the chunks.
+#[test]
+fn a_reader_tells_a_torn_or_zeroed_tail_of_a_large_day_file_from_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    // Day files are Go's layout: write whole records in Go's framing, past 1 MiB.
+    // Text that looks like a record header, at the end of every payload.
+    let body = "x".repeat(3000) + "REC@0+1=x REC@";
+    let mut day = Vec::new();
+    let mut n = 0;
+    while day.len() < (1 << 20) + 5000 {
+        n += 1;
+        let mut m = issue(n);
+        m.github_issue.as_mut().unwrap().body = body.clone();
+        let off = day.len() as u64;
+        maintner::reclog::write_record(&mut day, off, &prost::Message::encode_to_vec(&m)).unwrap();
+    }
+    let good = day.len() as u64;
+    let path = dir.path().join("maintner-2017-07-01.mutlog");
+    let read = |tail: &[u8]| {
+        let mut bytes = day.clone();
+        bytes.extend_from_slice(tail);
+        fs::write(&path, &bytes).unwrap();
+        DiskLog::open_read_only(dir.path()).map(|log| {
+            let t = log.open_report().unread_tail.clone();
+            (t.map(|t| (t.offset, t.dropped)), numbers(&log).len())
+        })
+    };
+    assert_eq!(read(b"").unwrap(), (None, n as usize));
+    let torn = format!("REC@{good:x}+9000=partial");
+    assert_eq!(
+        read(torn.as_bytes()).unwrap(),
+        (Some((good, torn.len() as u64)), n as usize)
+    );
+    assert_eq!(
+        read(&[0; 300_000]).unwrap(),
+        (Some((good, 300_000)), n as usize)
+    );
+    // Anything but zeros after a bad header is corruption, even far past the chunk.
+    let mut bad = vec![0; 300_000];
+    bad[299_999] = 1;
+    match read(&bad) {
+        Err(LogError::Record { path: p, source }) => {
+            assert_eq!((p, source.offset()), (path.clone(), good));
+        }
+        other => panic!("want a record error, got {other:?}"),
+    }
+    // A whole file with a bad record inside opens, and loading stops at that record with
+    // everything before it applied.
+    let mut bytes = day.clone();
+    let second = maintner::reclog::parse_record(&day, 0).unwrap().end() as usize;
+    bytes[second + 4] = b'z';
+    fs::write(&path, &bytes).unwrap();
+    let log = DiskLog::open_read_only(dir.path()).unwrap();
+    let mut applied = 0;
+    let err = log
+        .for_each_mutation(|_, _| {
+            applied += 1;
+            Ok::<_, LogError>(())
+        })
+        .unwrap_err();
+    assert_eq!(applied, 1);
+    match err {
+        LogError::Record { path: p, source } => {
+            assert_eq!((p, source.offset()), (path.clone(), second as u64));
+        }
+        other => panic!("want a record error, got {other:?}"),
+    }
+    assert!(matches!(Corpus::load(&log), Err(LogError::Record { .. })));
+}
+
 #[test]
 fn a_directory_without_a_log_is_a_clear_error_for_readers() {
     let dir = tempfile::tempdir().unwrap();
