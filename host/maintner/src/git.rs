@@ -6,29 +6,12 @@ use std::fmt;
 use hashbrown::HashTable;
 
 use crate::fxhash::FxBuild;
+use crate::hexdigit::HEX_VALUE;
 use crate::intern::{Interner, Sym};
 use crate::issuerefs::{parse_github_refs, IssueRefText};
 use crate::maintpb;
 use crate::notedb::ParsedMeta;
 use crate::time::Time;
-
-/// Each byte's value as a hex digit, or 0xff. Commits carry three or more hashes in hex,
-/// so decoding them is a table lookup per digit.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
 
 /// A git object name, 20 bytes (hex only at the edges).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -426,10 +409,7 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
     let mut msg = "";
     let mut pos = 0;
     while pos < b.len() {
-        let end = b[pos..]
-            .iter()
-            .position(|&x| x == b'\n')
-            .map_or(b.len(), |i| pos + i);
+        let end = raw[pos..].find('\n').map_or(b.len(), |i| pos + i);
         if end == pos && pos > 0 {
             msg = &raw[pos + 1..];
             break;

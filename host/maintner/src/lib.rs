@@ -61,6 +61,7 @@ pub mod gerrit;
 pub mod git;
 pub mod github;
 mod grow;
+mod hexdigit;
 pub mod intern;
 pub mod issuerefs;
 pub mod lock;

@@ -8,6 +8,8 @@
 
 use std::io::{self, Write};
 
+use crate::hexdigit::HEX_VALUE;
+
 /// Longest header Go's reader accepts ("malformed overlong header").
 pub const MAX_HEADER_LEN: usize = 40;
 
@@ -162,8 +164,11 @@ pub fn parse_record(buf: &[u8], offset: u64) -> Result<Record<'_>, RecordError> 
             reason: "missing REC@ prefix",
         });
     };
-    let mut parts = fields.split(|&b| b == b'+');
-    let (Some(off_hex), Some(len_hex), None) = (parts.next(), parts.next(), parts.next()) else {
+    let plus = fields.iter().position(|&b| b == b'+');
+    let Some((off_hex, len_hex)) = plus
+        .map(|i| (&fields[..i], &fields[i + 1..]))
+        .filter(|(_, len_hex)| !len_hex.contains(&b'+'))
+    else {
         return Err(RecordError::BadHeader {
             offset,
             reason: "want exactly one '+'",
@@ -205,10 +210,16 @@ fn parse_hex(text: &[u8], offset: u64, field: &'static str) -> Result<u64, Recor
     if text.is_empty() || text.len() > 16 {
         return Err(bad());
     }
-    text.iter().try_fold(0u64, |acc, &b| {
-        let d = (b as char).to_digit(16).ok_or_else(bad)?;
-        Ok(acc << 4 | u64::from(d))
-    })
+    let (mut value, mut seen) = (0u64, 0u8);
+    for &b in text {
+        let d = HEX_VALUE[usize::from(b)];
+        seen |= d;
+        value = value << 4 | u64::from(d & 0xf);
+    }
+    if seen & 0xf0 != 0 {
+        return Err(bad());
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -290,6 +301,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn header_numbers_are_hex_of_either_case_with_exactly_one_plus() {
+        let rec = records(b"REC@0+A=0123456789", 0).next().unwrap().unwrap();
+        assert_eq!(rec.data, b"0123456789");
+        for (bad, field) in [(&b"REC@0+1g=x"[..], "length"), (b"REC@-0+1=x", "offset")] {
+            let err = records(bad, 0).next().unwrap().unwrap_err();
+            assert!(
+                matches!(err, RecordError::BadHex { field: f, .. } if f == field),
+                "{err}"
+            );
+        }
+        let err = records(b"REC@0+1+1=x", 0).next().unwrap().unwrap_err();
+        assert!(
+            matches!(err, RecordError::BadHeader { reason, .. } if reason.contains("one '+'")),
+            "{err}"
+        );
     }
 
     #[test]
