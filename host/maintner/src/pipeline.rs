@@ -19,6 +19,8 @@ use crate::maintpb::Mutation;
 /// A batch is cut after this many bytes of records: large enough that handing it over
 /// costs little per record, small enough that the batches in flight hold little memory.
 const BATCH_BYTES: usize = 64 << 10;
+/// Records a batch has room for without growing: most records are 100 to 500 bytes.
+const BATCH_RECORDS: usize = 512;
 /// Batches waiting at each hand-over; more would only hold memory.
 const QUEUE: usize = 2;
 /// Preparing threads beyond the cores only take turns.
@@ -73,7 +75,7 @@ impl RawBatch {
         RawBatch {
             segment,
             bytes: Vec::with_capacity(BATCH_BYTES),
-            records: Vec::new(),
+            records: Vec::with_capacity(BATCH_RECORDS),
             error: None,
         }
     }
@@ -176,7 +178,9 @@ fn read_batches(
     // The checking thread sends one result per segment, in the order they are read.
     let check = |seg: &SegmentInfo| checked.recv().unwrap_or_else(|_| check_segment(seg));
     let r = log.for_each_record_checked_by(from, check, |r| {
-        if r.pos.segment != batch.segment || batch.bytes.len() >= BATCH_BYTES {
+        // Cut before a record that would not fit: growing the buffer would copy it.
+        let full = batch.bytes.len() + r.data.len() > BATCH_BYTES && !batch.records.is_empty();
+        if r.pos.segment != batch.segment || full {
             send(std::mem::replace(&mut batch, RawBatch::new(r.pos.segment)))?;
         }
         batch.push(&r);
