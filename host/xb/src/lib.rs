@@ -1,6 +1,7 @@
 //! The `xb` host: the CLI and the server that wires the plugin runtime, the corpus and
 //! the buildlet pools together. `main.rs` only parses arguments.
 
+pub mod allocator;
 pub mod botcmd;
 pub mod botserve;
 pub mod builds;

@@ -8,6 +8,9 @@ use xb::data::DataDir;
 use xb::plugins::{PluginCommand, BUNDLED_DIR};
 use xb::serve::ServeConfig;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// xbuild: Go's build infrastructure as a WebAssembly-plugin host.
 #[derive(Parser)]
 #[command(name = "xb", version)]
@@ -130,6 +133,7 @@ enum BenchCommand {
 const DEFAULT_DATA: &str = "xbuild-data";
 
 fn main() -> Result<()> {
+    xb::allocator::tune();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
