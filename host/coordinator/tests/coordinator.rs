@@ -45,7 +45,20 @@ async fn builds_the_newest_commits_and_shards_their_tests() {
     );
     assert!(w.canaries_alive());
     let snap = c.snapshot();
-    assert_eq!(snap.recent.len(), 2);
+    // A build whose buildlet was lost on a loaded machine is listed once more, as
+    // requeued, before it ends elsewhere: count the builds that ended.
+    let ended: Vec<_> = snap
+        .recent
+        .iter()
+        .filter(|b| !b.state.starts_with("requeued"))
+        .map(|b| (&b.commit, &b.state))
+        .collect();
+    assert_eq!(
+        ended.len(),
+        2,
+        "{:?}",
+        snap.recent.iter().map(|b| &b.state).collect::<Vec<_>>()
+    );
     assert!(snap.latency[0].samples >= 2);
 }
 
