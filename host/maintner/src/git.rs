@@ -409,7 +409,7 @@ fn parse_raw_commit(hash: GitHash, raw: &str, repo: &str) -> CommitBody {
     let mut msg = "";
     let mut pos = 0;
     while pos < b.len() {
-        let end = raw[pos..].find('\n').map_or(b.len(), |i| pos + i);
+        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
         if end == pos && pos > 0 {
             msg = &raw[pos + 1..];
             break;
@@ -479,7 +479,7 @@ pub fn is_meta_commit(msg: &str) -> bool {
 
 /// Parses `Name <email> <unixsecs> <±hhmm>` by cutting at the last two spaces.
 pub fn parse_person(s: &str) -> Option<(&str, Time, i16)> {
-    let last_space = |s: &str| s.as_bytes().iter().rposition(|&x| x == b' ');
+    let last_space = |s: &str| memchr::memrchr(b' ', s.as_bytes());
     let i = last_space(s)?;
     let (rest, tz) = (&s[..i], &s[i + 1..]);
     let j = last_space(rest)?;

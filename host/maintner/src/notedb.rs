@@ -306,7 +306,7 @@ pub fn footer_block(msg: &str) -> &str {
 fn rfind_blank_line(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut end = s.len();
-    while let Some(i) = s[..end].rfind('\n') {
+    while let Some(i) = memchr::memrchr(b'\n', &b[..end]) {
         if i > 0 && b[i - 1] == b'\n' {
             return Some(i - 1);
         }
@@ -341,19 +341,36 @@ pub fn has_label_line(msg: &str) -> bool {
 /// line, and its lines are few, so hopping from newline to newline beats a substring
 /// search (which sets up a searcher per phrase and call).
 fn newlines(msg: &str) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(b'\n', msg.as_bytes())
+}
+
+/// `s.lines()`, found with [`newlines`]: split at `\n`, a `\r` before it dropped, no
+/// empty line after a final newline.
+pub(crate) fn lines(s: &str) -> impl Iterator<Item = &str> + '_ {
     let mut from = 0;
+    let mut ends = newlines(s);
     std::iter::from_fn(move || {
-        let i = from + msg[from..].find('\n')?;
-        from = i + 1;
-        Some(i)
+        let line = match ends.next() {
+            Some(i) => {
+                let line = &s[from..i];
+                from = i + 1;
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None if from < s.len() => {
+                let line = &s[from..];
+                from = s.len();
+                line
+            }
+            None => return None,
+        };
+        Some(line)
     })
 }
 
 /// Parses a meta commit message.
 pub fn parse_meta(msg: &str) -> MetaMessage<'_> {
-    let subject = msg.lines().next().unwrap_or("");
-    let footers = footer_block(msg)
-        .lines()
+    let subject = lines(msg).next().unwrap_or("");
+    let footers = lines(footer_block(msg))
         .filter_map(|line| {
             let (key, value) = line.split_once(':')?;
             Some(classify(key.trim(), value.trim()))
@@ -389,7 +406,7 @@ pub fn change_message(msg: &str) -> Option<(i32, &str)> {
     let rest = &msg[text_start..];
     let mut l = 0;
     loop {
-        let i = rest[l..].find('\n')?;
+        let i = memchr::memchr(b'\n', &rest.as_bytes()[l..])?;
         if rest[l + i + 1..].starts_with("Patch-set:") {
             // The message ends at the blank line before the footer. (Go cuts one byte
             // there, assuming the line is blank; a missing blank line keeps its text.)
@@ -452,6 +469,28 @@ mod tests {
         ]) {
             assert_eq!(message_start(msg), first(msg), "{msg:?}");
             assert_eq!(has_label_line(msg), msg.contains("\nLabel: "), "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn lines_split_as_str_lines_does() {
+        for s in SAMPLES.into_iter().chain([
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "a\r\nb\r\n",
+            "a\rb\r",
+            "\r\n",
+            "a\n\nb",
+            "é\nü",
+        ]) {
+            assert_eq!(
+                lines(s).collect::<Vec<_>>(),
+                s.lines().collect::<Vec<_>>(),
+                "{s:?}"
+            );
         }
     }
 
