@@ -9,7 +9,7 @@ use xb::plugins::{PluginCommand, BUNDLED_DIR};
 use xb::serve::ServeConfig;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: xb::allocator::Allocator = xb::allocator::Allocator;
 
 /// xbuild: Go's build infrastructure as a WebAssembly-plugin host.
 #[derive(Parser)]
