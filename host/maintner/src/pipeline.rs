@@ -333,19 +333,7 @@ fn apply_in_order(
 mod tests {
     use super::*;
     use crate::disklog::SyncPolicy;
-    use crate::synth::{self, IssueSpec};
-
-    fn issue(n: i32) -> Mutation {
-        synth::new_issue(&IssueSpec {
-            owner: "golang",
-            repo: "go",
-            number: n,
-            id: n as i64,
-            user: (1, "gopher"),
-            title: "t",
-            ..Default::default()
-        })
-    }
+    use crate::synth;
 
     /// Every division of the work (batches prepared by the applying thread only, by it
     /// and one other, by three others) applies the same mutations in log order, and stops
@@ -355,10 +343,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
         // Many batches of 64 KiB, so each kind of thread prepares some.
-        let ms: Vec<_> = (1..=3000).map(issue).collect();
-        log.append_batch(&ms).unwrap();
-        let bad = log.append_raw(&[0x0a, 0x64, 0x01]).unwrap();
-        log.append(&issue(3001)).unwrap();
+        let bad = synth::issues_then_a_bad_record(&mut log, 3000).unwrap();
         let mut in_order = Vec::new();
         log.for_each_mutation(|pos, m| {
             in_order.push((pos.offset, m));

@@ -349,6 +349,37 @@ fn user(u: (i64, &str)) -> crate::maintpb::GithubUser {
     }
 }
 
+/// A small new issue, golang/go#`n` (id `n`, by user 1 "gopher", at time 100): what
+/// tests fill a log with.
+pub fn numbered_issue(n: i32) -> Mutation {
+    new_issue(&IssueSpec {
+        owner: "golang",
+        repo: "go",
+        number: n,
+        id: n as i64,
+        user: (1, "gopher"),
+        created: 100,
+        updated: 100,
+        title: "t",
+        ..Default::default()
+    })
+}
+
+/// Appends issues 1 to `n` ([`numbered_issue`]), then a well-framed record that is not a
+/// mutation, then issue `n + 1`; returns where the bad record is. With a few thousand
+/// issues, loading reaches it on another thread than the first batches.
+pub fn issues_then_a_bad_record(
+    log: &mut crate::DiskLog,
+    n: i32,
+) -> Result<crate::RecordPos, crate::LogError> {
+    let ms: Vec<_> = (1..=n).map(numbered_issue).collect();
+    log.append_batch(&ms)?;
+    // Field 1, length 100, then one byte.
+    let bad = log.append_raw(&[0x0a, 0x64, 0x01])?;
+    log.append(&numbered_issue(n + 1))?;
+    Ok(bad)
+}
+
 /// The mutation for a newly seen issue.
 pub fn new_issue(s: &IssueSpec<'_>) -> Mutation {
     use crate::maintpb::{BoolChange, GithubIssueMutation, GithubLabel};

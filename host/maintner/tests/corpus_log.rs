@@ -1,21 +1,7 @@
 //! Loading a corpus from the disk log: incremental catch-up, errors mid-log.
 
-use maintner::synth::{self, IssueSpec};
+use maintner::synth::{self, numbered_issue as issue};
 use maintner::{Corpus, DiskLog, LogError, SyncPolicy};
-
-fn issue(n: i32) -> maintner::Mutation {
-    synth::new_issue(&IssueSpec {
-        owner: "golang",
-        repo: "go",
-        number: n,
-        id: n as i64,
-        user: (1, "gopher"),
-        created: 100,
-        updated: 100,
-        title: "t",
-        ..Default::default()
-    })
-}
 
 #[test]
 fn catch_up_applies_only_new_records_across_segments() {
@@ -44,12 +30,7 @@ fn catch_up_applies_only_new_records_across_segments() {
 fn load_stops_at_a_bad_record_after_applying_what_precedes_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = DiskLog::open_with(dir.path(), SyncPolicy::Manual).unwrap();
-    // Enough records for many batches, so the bad one is decoded on another thread
-    // than the first ones.
-    let ms: Vec<_> = (1..=3000).map(issue).collect();
-    log.append_batch(&ms).unwrap();
-    let bad = log.append_raw(&[0x0a, 0x64, 0x01]).unwrap();
-    log.append(&issue(3001)).unwrap();
+    let bad = synth::issues_then_a_bad_record(&mut log, 3000).unwrap();
     let mut c = Corpus::default();
     match c.catch_up(&log) {
         Err(LogError::Decode { offset, .. }) => assert_eq!(offset, bad.offset),
