@@ -776,15 +776,12 @@ fn scan_growing(seg: &SegmentInfo) -> Result<(u64, Option<Truncation>), LogError
 /// there too; and the framing of every record is checked again as it is read.)
 fn ends_with_whole_record(seg: &SegmentInfo) -> Result<bool, LogError> {
     let start = seg.size.saturating_sub(READ_CHUNK as u64);
-    let mut file = File::open(&seg.path).map_err(LogError::io(&seg.path))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(LogError::io(&seg.path))?;
     let mut tail = Vec::with_capacity((seg.size - start) as usize);
-    file.take(seg.size - start)
+    read_from(seg, start)?
         .read_to_end(&mut tail)
         .map_err(LogError::io(&seg.path))?;
     let mut end = tail.len();
-    while let Some(i) = tail[..end].windows(4).rposition(|w| w == b"REC@") {
+    while let Some(i) = memchr::memmem::rfind(&tail[..end], b"REC@") {
         if let Ok(rec) = reclog::parse_record(&tail[i..], start + i as u64) {
             if rec.end() == seg.size {
                 return Ok(true);
@@ -795,12 +792,17 @@ fn ends_with_whole_record(seg: &SegmentInfo) -> Result<bool, LogError> {
     Ok(false)
 }
 
-/// Are the bytes of `seg` from `offset` to its size all zero (space a crash left allocated)?
-fn zeros_from(seg: &SegmentInfo, offset: u64) -> Result<bool, LogError> {
+/// The bytes of `seg` from `offset` (at most its size) to its size.
+fn read_from(seg: &SegmentInfo, offset: u64) -> Result<std::io::Take<File>, LogError> {
     let mut file = File::open(&seg.path).map_err(LogError::io(&seg.path))?;
     file.seek(SeekFrom::Start(offset))
         .map_err(LogError::io(&seg.path))?;
-    let mut file = file.take(seg.size - offset);
+    Ok(file.take(seg.size - offset))
+}
+
+/// Are the bytes of `seg` from `offset` to its size all zero (space a crash left allocated)?
+fn zeros_from(seg: &SegmentInfo, offset: u64) -> Result<bool, LogError> {
+    let mut file = read_from(seg, offset)?;
     let mut buf = vec![0; READ_CHUNK];
     loop {
         match file.read(&mut buf).map_err(LogError::io(&seg.path))? {
@@ -830,10 +832,7 @@ fn stream_records<E: From<LogError>>(
         }
         .into());
     }
-    let mut file = File::open(path).map_err(LogError::io(path))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(LogError::io(path))?;
-    let mut file = file.take(seg.size - start);
+    let mut file = read_from(seg, start)?;
     let mut unread = seg.size - start;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK.min(unread as usize));
     let mut buf_off = start; // segment offset of buf[0]

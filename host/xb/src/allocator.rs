@@ -1,9 +1,10 @@
 //! The allocator of the `xb` binary: mimalloc rather than glibc's malloc.
 //!
-//! Loading a corpus makes about ten small allocations per mutation on three threads, and
+//! Loading a corpus makes about ten small allocations per mutation, on two threads, and
 //! with mimalloc the load takes a quarter to two fifths less time, depending on how busy
-//! the machine is (host/maintner/README.md has the figures). Two settings keep its resident memory where glibc's was: no transparent huge
-//! pages (the `no_thp` feature), and freed memory handed back after 1 ms instead of 10.
+//! the machine is (host/maintner/README.md has the figures). Two settings keep its
+//! resident memory where glibc's was: no transparent huge pages (the `no_thp` feature),
+//! and freed memory handed back after 1 ms instead of 10.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
