@@ -278,17 +278,7 @@ impl DiskLog {
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir).map_err(LogError::io(&dir))?;
         let lock = WriterLock::acquire(&dir)?;
-        let scan = scan_dir(&dir)?;
-        if scan.frozen.is_empty() && scan.growing.is_empty() && !scan.day_files.is_empty() {
-            return Err(LogError::Layout {
-                dir,
-                reason: "it holds Go maintner's day files (maintner-YYYY-MM-DD.mutlog), which \
-                         are read but never appended to; copy them into a new log first \
-                         (xb serve --seed-corpus DIR on an empty data directory)"
-                    .to_owned(),
-            });
-        }
-        let mut segs = segment_files(&dir, scan)?;
+        let mut segs = segments_to_write(&dir)?;
         let last_growing = match segs.last() {
             Some(s) if s.growing => segs.pop(),
             _ => None,
@@ -613,6 +603,22 @@ struct Scan {
     growing: Vec<(u32, PathBuf)>,
     /// Go's `DiskMutationLogger` files, in name order.
     day_files: Vec<PathBuf>,
+}
+
+/// The segments of `dir` for a writer (appending, or repair cutting). Go's day files are
+/// refused: they are read, never written.
+fn segments_to_write(dir: &Path) -> Result<Vec<SegmentInfo>, LogError> {
+    let scan = scan_dir(dir)?;
+    if scan.frozen.is_empty() && scan.growing.is_empty() && !scan.day_files.is_empty() {
+        return Err(LogError::Layout {
+            dir: dir.to_owned(),
+            reason: "it holds Go maintner's day files (maintner-YYYY-MM-DD.mutlog), which \
+                     are read but never written to; copy them into a new log first \
+                     (xb serve --seed-corpus DIR on an empty data directory)"
+                .to_owned(),
+        });
+    }
+    segment_files(dir, scan)
 }
 
 fn scan_dir(dir: &Path) -> Result<Scan, LogError> {
@@ -1109,7 +1115,7 @@ impl Repair {
             return Err(LogError::NoLog { dir });
         }
         let lock = WriterLock::acquire(&dir)?;
-        let segs = segment_files(&dir, scan_dir(&dir)?)?;
+        let segs = segments_to_write(&dir)?;
         if segs.is_empty() {
             return Err(LogError::NoLog { dir });
         }

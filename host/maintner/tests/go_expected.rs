@@ -98,8 +98,13 @@ fn a_directory_of_go_day_files_loads_to_expected_txt() {
     let report = maintner::bench::corpus_load(dir.path()).unwrap();
     assert_eq!(report.mutations, 48);
 
-    // Go's day files are never appended to: a writer says so and how to convert them.
+    // Go's day files are never written to: a writer, or a repair, says so and how to
+    // convert them.
     let err = DiskLog::open(dir.path()).err().expect("writer refused");
+    assert!(err.to_string().contains("day files"), "{err}");
+    let err = maintner::Repair::plan(dir.path())
+        .err()
+        .expect("repair refused");
     assert!(err.to_string().contains("day files"), "{err}");
     let ours = dir.path().join("converted");
     assert_eq!(maintner::disklog::copy_log(dir.path(), &ours).unwrap(), 48);
