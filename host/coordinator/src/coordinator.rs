@@ -417,7 +417,7 @@ impl Inner {
                 continue;
             };
             let q = st.queue.remove(&id).expect("looked up above");
-            let wait = now().0.saturating_sub(q.enqueued.0).max(0) as u64;
+            let wait = now().nanos().saturating_sub(q.enqueued.nanos()).max(0) as u64;
             st.latency
                 .record(&q.spec.host_type, Duration::from_nanos(wait));
             st.active.insert(
@@ -505,7 +505,9 @@ async fn run_on(inner: &Inner, q: &Queued, def: &Defined, lease: &Lease, log: &L
             go_commit: spec.work.go_commit.clone().unwrap_or_default(),
             // xb serves this live log as a page; the text is at /status/logs/{id}.
             url: format!("/logs/live/{}", q.id),
-            expires: Time(now().0 + i64::from(def.builder.build_timeout.max(60)) * 1_000_000_000),
+            expires: Time::from_nanos(
+                now().nanos() + i64::from(def.builder.build_timeout.max(60)) * 1_000_000_000,
+            ),
         };
         let store = inner.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.set_building(&marker)).await;

@@ -92,7 +92,7 @@ impl Coordinator {
         let inner = &self.inner;
         let st = inner.state.lock().unwrap();
         let t = now();
-        let secs = |from: maintner::time::Time| (t.0 - from.0).max(0) as f64 / 1e9;
+        let secs = |from: maintner::time::Time| (t.nanos() - from.nanos()).max(0) as f64 / 1e9;
         let mut queue: Vec<&crate::schedule::Queued> = st.queue.values().collect();
         queue.sort_by_key(|q| (q.enqueued, q.id));
         Snapshot {

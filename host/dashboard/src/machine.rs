@@ -153,7 +153,7 @@ async fn post_result(
         ));
     }
     let run_time = Duration::from_nanos(res.run_time as u64);
-    let started = Time(now().0.saturating_sub(res.run_time));
+    let started = Time::from_nanos(now().nanos().saturating_sub(res.run_time));
     let new = NewResult {
         key: ResultKey::post_submit(&res.builder, repo, &res.hash, &res.go_hash),
         ok: res.ok,
@@ -360,7 +360,7 @@ async fn post_building(d: &Dashboard, method: &Method, form: &Form) -> Answer<Bu
         commit: hash.into(),
         go_commit: go_hash.into(),
         url: form.get("url").into(),
-        expires: Time(now().0.saturating_add(BUILDING_TTL.as_nanos() as i64)),
+        expires: Time::from_nanos(now().nanos().saturating_add(BUILDING_TTL.as_nanos() as i64)),
     };
     d.store
         .run(move |s| s.set_building(&marker))

@@ -206,10 +206,10 @@ impl Store {
                     change,
                     patch_set,
                     r.ok,
-                    r.started.0,
+                    r.started.nanos(),
                     run_time,
                     hash,
-                    now().0
+                    now().nanos()
                 ],
             )
             .ctx("storing a result")?;
@@ -451,14 +451,24 @@ impl Store {
     /// the same build replaces it. Expired markers are dropped on the way.
     pub fn set_building(&self, b: &Building) -> Result<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM building WHERE expires_ns <= ?1", [now().0])
-                .ctx("dropping expired building markers")?;
+            tx.execute(
+                "DELETE FROM building WHERE expires_ns <= ?1",
+                [now().nanos()],
+            )
+            .ctx("dropping expired building markers")?;
             tx.execute(
                 "INSERT INTO building (hash, go_hash, builder, repo, url, expires_ns)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (hash, go_hash, builder) DO UPDATE SET
                     repo = excluded.repo, url = excluded.url, expires_ns = excluded.expires_ns",
-                params![b.commit, b.go_commit, b.builder, b.repo, b.url, b.expires.0],
+                params![
+                    b.commit,
+                    b.go_commit,
+                    b.builder,
+                    b.repo,
+                    b.url,
+                    b.expires.nanos()
+                ],
             )
             .ctx("storing a building marker")?;
             Ok(())
@@ -475,14 +485,14 @@ impl Store {
                 )
                 .ctx("querying building markers")?;
             let rows = stmt
-                .query_map([at.0], |r| {
+                .query_map([at.nanos()], |r| {
                     Ok(Building {
                         builder: r.get(0)?,
                         repo: r.get(1)?,
                         commit: r.get(2)?,
                         go_commit: r.get(3)?,
                         url: r.get(4)?,
-                        expires: Time(r.get(5)?),
+                        expires: Time::from_nanos(r.get(5)?),
                     })
                 })
                 .ctx("querying building markers")?;
@@ -550,10 +560,10 @@ fn result_row(r: &Row) -> rusqlite::Result<BuildResult> {
             work: Work::from_columns(r.get(4)?, r.get(5)?),
         },
         ok: r.get(6)?,
-        started: Time(r.get(7)?),
+        started: Time::from_nanos(r.get(7)?),
         run_time: Duration::from_nanos(r.get::<_, i64>(8)?.max(0) as u64),
         log_hash: r.get(9)?,
-        recorded: Time(r.get(10)?),
+        recorded: Time::from_nanos(r.get(10)?),
     })
 }
 
@@ -585,7 +595,7 @@ fn check_key(k: &ResultKey) -> Result<()> {
 
 /// The wall clock as the store records it.
 pub fn now() -> Time {
-    Time(
+    Time::from_nanos(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i64)

@@ -67,7 +67,7 @@ async fn a_failed_go_build_is_recorded_and_its_log_served_at_go_s_url() {
     assert_eq!(r.run_time, Duration::from_secs(123));
     // Go sends no start time: it is the arrival less the run time.
     let run = 123_000_000_000;
-    assert!(r.started.0 >= before.0 - run && r.started.0 <= now().0 - run);
+    assert!(r.started.nanos() >= before.nanos() - run && r.started.nanos() <= now().nanos() - run);
 }
 
 #[tokio::test]

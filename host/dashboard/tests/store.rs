@@ -280,15 +280,16 @@ fn building_markers_expire_and_end_with_the_result() {
         url: format!("http://farmer/temporarylogs?rev={commit}"),
         expires,
     };
-    let later = Time(at.0 + 600_000_000_000);
+    let later = Time::from_nanos(at.nanos() + 600_000_000_000);
     s.set_building(&mark("c1", later)).unwrap();
-    s.set_building(&mark("c2", Time(at.0 - 1))).unwrap();
+    s.set_building(&mark("c2", Time::from_nanos(at.nanos() - 1)))
+        .unwrap();
     let live = s.building(at).unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0], mark("c1", later));
 
     // A new ping moves the expiry.
-    let even_later = Time(later.0 + 60_000_000_000);
+    let even_later = Time::from_nanos(later.nanos() + 60_000_000_000);
     s.set_building(&mark("c1", even_later)).unwrap();
     assert_eq!(s.building(at).unwrap()[0].expires, even_later);
     assert!(s.building(even_later).unwrap().is_empty());

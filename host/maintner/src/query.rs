@@ -825,7 +825,7 @@ impl Corpus {
             Some(c) => {
                 let bad = || QueryError::BadCursor(c.clone());
                 let (t, h) = c.split_once('-').ok_or_else(bad)?;
-                let t = Time(t.parse().map_err(|_| bad())?);
+                let t = Time::from_nanos(t.parse().map_err(|_| bad())?);
                 let id = GitHash::parse(h)
                     .and_then(|h| self.git.lookup(&h))
                     .ok_or_else(bad)?;
@@ -905,6 +905,6 @@ struct CommitKey(Time, GitHash);
 
 impl std::fmt::Display for CommitKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.0 .0, self.1)
+        write!(f, "{}-{}", self.0.nanos(), self.1)
     }
 }

@@ -75,7 +75,7 @@ pub async fn run(o: &Options) -> Result<Report> {
         commit: rev.clone(),
         go_branch: None,
         go_commit: None,
-        commit_time: maintner::time::Time(0),
+        commit_time: maintner::time::Time::from_nanos(0),
     };
     let mut plan = coordinator::builders::plan(&def, &work).map_err(anyhow::Error::msg)?;
     // The host type's bootstrap path is its image's; here the bootstrap Go is `goroot`.

@@ -617,7 +617,9 @@ async fn a_running_build_shows_as_running_and_links_its_live_log() {
             commit: commits[0].clone(),
             go_commit: "0000000000000000000000000000000000000001".into(),
             url: "/logs/live/7".into(),
-            expires: maintner::time::Time(dashboard::store::now().0 + 600_000_000_000),
+            expires: maintner::time::Time::from_nanos(
+                dashboard::store::now().nanos() + 600_000_000_000,
+            ),
         })
         .unwrap();
     let (status, html, _) = get(&format!("{url}/?repo=build")).await;
