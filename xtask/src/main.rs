@@ -128,9 +128,18 @@ fn plugins() -> Result<(), String> {
 
 fn build_plugins(root: &Path) -> Result<(), String> {
     ensure_target()?;
+    // Where `xb` and the tests look for them, whatever CARGO_TARGET_DIR says.
+    let target_dir = root.join("plugins/target");
     cargo(
         &root.join("plugins"),
-        &["build", "--release", "--target", TARGET],
+        &[
+            "build",
+            "--release",
+            "--target",
+            TARGET,
+            "--target-dir",
+            &target_dir.to_string_lossy(),
+        ],
     )?;
     polyglot(root)
 }
