@@ -194,15 +194,31 @@ fn stats(dir: &Path) -> anyhow::Result<String> {
     if let Some(t) = &log.open_report().unread_tail {
         writeln!(
             out,
-            "not loaded: {} bytes at the end of {} from offset {} ({}); xb corpus repair cuts them",
+            "not loaded: {} bytes at the end of {} from offset {} ({}); {}",
             t.dropped,
             t.path.display(),
             t.offset,
-            t.reason
+            t.reason,
+            unread_tail_remedy(&t.path)
         )?;
     }
     write!(out, "{}", corpus.stats())?;
     Ok(out)
+}
+
+/// What to do about bytes a load left at the end of `file`: our segments are cut by
+/// `repair`; Go's day files are never written to, but copying them leaves the bytes out.
+fn unread_tail_remedy(file: &Path) -> &'static str {
+    let day_file = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(maintner::disklog::is_day_file_name);
+    if day_file {
+        "Go's day files are only read: `xb serve --seed-corpus DIR` on an empty data \
+         directory copies the records before them into a new log"
+    } else {
+        "xb corpus repair cuts them"
+    }
 }
 
 fn repair(dir: &Path, dry_run: bool) -> anyhow::Result<String> {

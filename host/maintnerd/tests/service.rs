@@ -354,6 +354,7 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
     let stats = cli::execute(CorpusCommand::Stats, &data).await.unwrap();
     assert!(stats.contains("git_commits: 20"), "{stats}");
     assert!(stats.contains("not loaded:"), "{stats}");
+    assert!(stats.contains("xb corpus repair cuts them"), "{stats}");
     assert_eq!(std::fs::read(&seg).unwrap(), bytes, "stats wrote nothing");
     assert!(cli::execute(CorpusCommand::Verify, &data).await.is_err());
     assert_eq!(std::fs::read(&seg).unwrap(), bytes, "verify wrote nothing");
@@ -364,5 +365,45 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
     assert!(out.contains("dropped bytes are in"), "{out}");
     assert_eq!(std::fs::read(&seg).unwrap(), bytes[..good]);
     let ok = cli::execute(CorpusCommand::Verify, &data).await.unwrap();
+    assert!(ok.contains("20 records"), "{ok}");
+}
+
+/// A Go day file that ends in zeros (what a crash leaves) loads up to them, and `stats`
+/// points to the copy that leaves them out, not to `repair`, which writes no day file;
+/// that copy holds every record before the zeros.
+#[tokio::test]
+async fn stats_on_a_day_file_with_a_zero_tail_points_to_the_copy_that_leaves_it_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = small_repo(tmp.path(), 20);
+    let ours = tmp.path().join("ours");
+    cli::execute(
+        CorpusCommand::ImportGit {
+            repo: repo.to_str().unwrap().into(),
+            name: None,
+        },
+        &ours,
+    )
+    .await
+    .unwrap();
+    // Our growing segment has a day file's framing: only the name differs.
+    let data = tmp.path().join("go");
+    std::fs::create_dir_all(data.join("log")).unwrap();
+    let day = data.join("log").join("maintner-2017-07-01.mutlog");
+    let mut bytes = std::fs::read(ours.join("log").join("0000.growing.mutlog")).unwrap();
+    bytes.extend_from_slice(&[0; 5000]);
+    std::fs::write(&day, &bytes).unwrap();
+
+    let stats = cli::execute(CorpusCommand::Stats, &data).await.unwrap();
+    assert!(stats.contains("git_commits: 20"), "{stats}");
+    assert!(stats.contains("not loaded: 5000 bytes"), "{stats}");
+    assert!(stats.contains("--seed-corpus"), "{stats}");
+    assert!(!stats.contains("repair"), "{stats}");
+    assert_eq!(std::fs::read(&day).unwrap(), bytes, "stats wrote nothing");
+
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    let n = maintner::disklog::copy_log(&data.join("log"), &copy.join("log")).unwrap();
+    assert_eq!(n, 20);
+    let ok = cli::execute(CorpusCommand::Verify, &copy).await.unwrap();
     assert!(ok.contains("20 records"), "{ok}");
 }
