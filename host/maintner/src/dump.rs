@@ -42,7 +42,7 @@ fn t(time: Option<Time>) -> String {
     time.map_or_else(|| "-".to_owned(), Time::rfc3339)
 }
 
-fn user(gh: &GitHub, strings: &Interner, id: Option<i64>) -> String {
+fn user(gh: &GitHub, strings: &Interner, id: Option<crate::github::UserId>) -> String {
     match id {
         Some(id) => format!("{id}/{}", gh.login(strings, id).unwrap_or_default()),
         None => "-".to_owned(),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gerrit::{GerritCL, GerritProject, ProjectId};
 use crate::git::{person_email, CommitId, GitCommit, GitHash};
-use crate::github::{GitHubIssue, GitHubRepo, MilestoneRef};
+use crate::github::{GitHubIssue, GitHubRepo, MilestoneRef, UserId};
 use crate::notedb::ClStatus;
 use crate::time::Time;
 use crate::Corpus;
@@ -302,9 +302,9 @@ fn paginate_slice<T, R>(
 }
 
 impl Corpus {
-    fn user_record(&self, id: Option<i64>) -> Option<UserRecord> {
+    fn user_record(&self, id: Option<UserId>) -> Option<UserRecord> {
         id.map(|id| UserRecord {
-            id,
+            id: id.get(),
             login: self.github.login(&self.strings, id).unwrap_or_default(),
         })
     }

@@ -154,7 +154,7 @@ impl PollerView for Corpus {
         Some(IssueSnapshot {
             id: is.id,
             not_exist: is.not_exist,
-            user: is.user,
+            user: is.user.map(|u| u.get()),
             title: is.title.to_string(),
             body: is.body.to_string(),
             closed: is.closed,
@@ -163,10 +163,10 @@ impl PollerView for Corpus {
             created: secs(is.created),
             updated: secs(is.updated),
             closed_at: secs(is.closed_at),
-            closed_by: is.closed_by,
+            closed_by: is.closed_by.map(|u| u.get()),
             labels: is.labels.iter().copied().collect(),
             milestone: is.milestone,
-            assignees: is.assignees.iter().copied().collect(),
+            assignees: is.assignees.iter().map(|u| u.get()).collect(),
             comments: is
                 .comments
                 .iter()
