@@ -8,15 +8,17 @@
 //! kernel's `madvise` or `always` mode grants them). A load touches some 100 MiB of new
 //! memory: in 4 KiB pages that was 25,000 to 40,000 page faults and as many TLB entries;
 //! in 2 MiB pages it is a few thousand faults, and the load takes a sixth less time. The
-//! price is memory touched in 2 MiB steps (a few MiB more resident at the end of a load),
-//! which freed memory handed back after 1 ms instead of 10 partly returns.
+//! price is memory touched in 2 MiB steps: a few MiB more resident at the end of a load.
+//! mimalloc's other settings are its own: handing freed memory back after 1 ms instead
+//! of 10 kept a few MiB less resident, but split huge pages and cost more time than that
+//! was worth.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
 use libmimalloc_sys::{
-    mi_free, mi_malloc, mi_malloc_aligned, mi_option_get, mi_option_set, mi_option_t, mi_realloc,
-    mi_realloc_aligned, mi_zalloc, mi_zalloc_aligned,
+    mi_free, mi_malloc, mi_malloc_aligned, mi_realloc, mi_realloc_aligned, mi_zalloc,
+    mi_zalloc_aligned,
 };
 
 /// mimalloc, asked for alignment only when a type needs more than every block has.
@@ -59,21 +61,6 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
-/// `mi_option_purge_delay` in mimalloc v2's `mi_option_t` (the bindings name no constant).
-const PURGE_DELAY: mi_option_t = 15;
-
-/// Applies the settings above; call before the work starts.
-pub fn tune() {
-    // SAFETY: setting an option is a plain store mimalloc reads on its next purge.
-    unsafe { mi_option_set(PURGE_DELAY, 1) }
-}
-
-/// The purge delay now in force, in milliseconds.
-pub fn purge_delay_ms() -> std::ffi::c_long {
-    // SAFETY: reading an option has no preconditions.
-    unsafe { mi_option_get(PURGE_DELAY) }
-}
-
 #[cfg(test)]
 mod tests {
     use std::alloc::{GlobalAlloc, Layout};
@@ -105,14 +92,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_option_index_is_the_purge_delay() {
-        // mimalloc documents a default purge delay of 10 ms: an index that drifted to
-        // another option with a new mimalloc would read something else here.
-        assert_eq!(super::purge_delay_ms(), 10);
-        super::tune();
-        assert_eq!(super::purge_delay_ms(), 1);
     }
 }

@@ -133,7 +133,6 @@ enum BenchCommand {
 const DEFAULT_DATA: &str = "xbuild-data";
 
 fn main() -> Result<()> {
-    xb::allocator::tune();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
