@@ -1,7 +1,7 @@
 //! The service as `xb serve` runs it (pollers, log server, try work, webhook), and the
 //! `corpus` CLI functions, over loopback.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use maintnerd::cli::{self, CorpusCommand};
@@ -279,7 +279,7 @@ fn serve_args_become_a_config() {
 }
 
 /// Builds a git repository of the first `n` commits of x/build; returns its path.
-fn small_repo(tmp: &Path, n: usize) -> std::path::PathBuf {
+fn small_repo(tmp: &Path, n: usize) -> PathBuf {
     let history = fixture::read_history(&testdata().join("golang-build-commits.jsonl")).unwrap();
     let repo = tmp.join("build.git");
     fixture::build(
@@ -331,11 +331,10 @@ async fn a_second_writer_is_refused_with_the_name_of_the_running_one() {
     assert!(out.contains("imported 0 new commits"), "{out}");
 }
 
-#[tokio::test]
-async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = small_repo(tmp.path(), 20);
-    let data = tmp.path().join("data");
+/// A data directory `name` under `dir` whose log holds a small repo of `commits` commits.
+async fn imported(dir: &Path, name: &str, commits: usize) -> PathBuf {
+    let repo = small_repo(dir, commits);
+    let data = dir.join(name);
     cli::execute(
         CorpusCommand::ImportGit {
             repo: repo.to_str().unwrap().into(),
@@ -345,6 +344,13 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
     )
     .await
     .unwrap();
+    data
+}
+
+#[tokio::test]
+async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path(), "data", 20).await;
     let seg = data.join("log").join("0000.growing.mutlog");
     let mut bytes = std::fs::read(&seg).unwrap();
     let good = bytes.len();
@@ -374,17 +380,7 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
 #[tokio::test]
 async fn stats_on_a_day_file_with_a_zero_tail_points_to_the_copy_that_leaves_it_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = small_repo(tmp.path(), 20);
-    let ours = tmp.path().join("ours");
-    cli::execute(
-        CorpusCommand::ImportGit {
-            repo: repo.to_str().unwrap().into(),
-            name: None,
-        },
-        &ours,
-    )
-    .await
-    .unwrap();
+    let ours = imported(tmp.path(), "ours", 20).await;
     // Our growing segment has a day file's framing: only the name differs.
     let data = tmp.path().join("go");
     std::fs::create_dir_all(data.join("log")).unwrap();
