@@ -98,6 +98,21 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// The log file the error is in, when it is in one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            LogError::Io { path, .. }
+            | LogError::Record { path, .. }
+            | LogError::Decode { path, .. }
+            | LogError::Checksum { path, .. }
+            | LogError::Size { path, .. } => Some(path),
+            LogError::Layout { .. }
+            | LogError::NoLog { .. }
+            | LogError::Locked { .. }
+            | LogError::ReadOnly { .. } => None,
+        }
+    }
+
     fn io(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
         move |source| LogError::Io {
             path: path.to_owned(),

@@ -199,25 +199,25 @@ fn stats(dir: &Path) -> anyhow::Result<String> {
             t.path.display(),
             t.offset,
             t.reason,
-            unread_tail_remedy(&t.path)
+            remedy(&t.path, "xb corpus repair cuts them")
         )?;
     }
     write!(out, "{}", corpus.stats())?;
     Ok(out)
 }
 
-/// What to do about bytes a load left at the end of `file`: our segments are cut by
-/// `repair`; Go's day files are never written to, but copying them leaves the bytes out.
-fn unread_tail_remedy(file: &Path) -> &'static str {
+/// What to do about damage in `file`: `ours` for our segments, which `repair` cuts; Go's
+/// day files are never written to, but copying them leaves a damaged tail out.
+fn remedy<'a>(file: &Path, ours: &'a str) -> &'a str {
     let day_file = file
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(maintner::disklog::is_day_file_name);
     if day_file {
         "Go's day files are only read: `xb serve --seed-corpus DIR` on an empty data \
-         directory copies the records before them into a new log"
+         directory copies the records before a damaged tail into a new log"
     } else {
-        "xb corpus repair cuts them"
+        ours
     }
 }
 
@@ -237,7 +237,13 @@ fn repair(dir: &Path, dry_run: bool) -> anyhow::Result<String> {
 }
 
 fn verify(dir: &Path) -> anyhow::Result<String> {
-    let report = maintner::verify(dir).with_context(|| format!("verifying {}", dir.display()))?;
+    let report = maintner::verify(dir).map_err(|e| {
+        let hint = e.file().map_or(String::new(), |f| {
+            let ours = "xb corpus repair --dry-run says what cutting the log there drops";
+            format!(" ({})", remedy(f, ours))
+        });
+        anyhow::Error::new(e).context(format!("verifying {}{hint}", dir.display()))
+    })?;
     let mut out = format!(
         "ok: {} segments, {} records, {} bytes\n",
         report.segments, report.records, report.bytes

@@ -362,7 +362,10 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
     assert!(stats.contains("not loaded:"), "{stats}");
     assert!(stats.contains("xb corpus repair cuts them"), "{stats}");
     assert_eq!(std::fs::read(&seg).unwrap(), bytes, "stats wrote nothing");
-    assert!(cli::execute(CorpusCommand::Verify, &data).await.is_err());
+    let err = cli::execute(CorpusCommand::Verify, &data)
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("repair --dry-run"), "{err:#}");
     assert_eq!(std::fs::read(&seg).unwrap(), bytes, "verify wrote nothing");
 
     let out = cli::execute(CorpusCommand::Repair { dry_run: false }, &data)
@@ -375,10 +378,10 @@ async fn stats_reads_up_to_a_torn_tail_and_changes_nothing_repair_cuts_it() {
 }
 
 /// A Go day file that ends in zeros (what a crash leaves) loads up to them, and `stats`
-/// points to the copy that leaves them out, not to `repair`, which writes no day file;
-/// that copy holds every record before the zeros.
+/// and `verify` point to the copy that leaves them out, not to `repair`, which writes no
+/// day file; that copy holds every record before the zeros.
 #[tokio::test]
-async fn stats_on_a_day_file_with_a_zero_tail_points_to_the_copy_that_leaves_it_out() {
+async fn stats_and_verify_on_a_day_file_with_a_zero_tail_point_to_the_copy_that_leaves_it_out() {
     let tmp = tempfile::tempdir().unwrap();
     let ours = imported(tmp.path(), "ours", 20).await;
     // Our growing segment has a day file's framing: only the name differs.
@@ -395,6 +398,14 @@ async fn stats_on_a_day_file_with_a_zero_tail_points_to_the_copy_that_leaves_it_
     assert!(stats.contains("--seed-corpus"), "{stats}");
     assert!(!stats.contains("repair"), "{stats}");
     assert_eq!(std::fs::read(&day).unwrap(), bytes, "stats wrote nothing");
+    let err = cli::execute(CorpusCommand::Verify, &data)
+        .await
+        .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("--seed-corpus") && !err.contains("repair"),
+        "{err}"
+    );
 
     let copy = tmp.path().join("copy");
     std::fs::create_dir_all(&copy).unwrap();
