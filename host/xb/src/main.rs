@@ -133,6 +133,8 @@ enum BenchCommand {
 const DEFAULT_DATA: &str = "xbuild-data";
 
 fn main() -> Result<()> {
+    // Before anything allocates: a 2 MiB page touched now would stay.
+    xb::allocator::huge_pages(false);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -140,6 +142,12 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Corpus(_) | Command::Bench(_)
+    ) {
+        xb::allocator::huge_pages(true);
+    }
     if let Command::Buildlet { args } = cli.command {
         return tokio::runtime::Runtime::new()?.block_on(buildlet::cli::run(args));
     }
