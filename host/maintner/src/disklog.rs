@@ -620,6 +620,10 @@ struct Scan {
     day_files: Vec<PathBuf>,
 }
 
+/// How a directory of Go's day files becomes a log of ours (the copy leaves out a
+/// damaged tail, as a load does).
+pub const COPY_DAY_FILES: &str = "xb serve --seed-corpus DIR on an empty data directory";
+
 /// The segments of `dir` for a writer (appending, or repair cutting). Go's day files are
 /// refused: they are read, never written.
 fn segments_to_write(dir: &Path) -> Result<Vec<SegmentInfo>, LogError> {
@@ -627,10 +631,10 @@ fn segments_to_write(dir: &Path) -> Result<Vec<SegmentInfo>, LogError> {
     if scan.frozen.is_empty() && scan.growing.is_empty() && !scan.day_files.is_empty() {
         return Err(LogError::Layout {
             dir: dir.to_owned(),
-            reason: "it holds Go maintner's day files (maintner-YYYY-MM-DD.mutlog), which \
-                     are read but never written to; copy them into a new log first \
-                     (xb serve --seed-corpus DIR on an empty data directory)"
-                .to_owned(),
+            reason: format!(
+                "it holds Go maintner's day files (maintner-YYYY-MM-DD.mutlog), which are \
+                 read but never written to; copy them into a new log first ({COPY_DAY_FILES})"
+            ),
         });
     }
     segment_files(dir, scan)

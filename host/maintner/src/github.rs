@@ -706,10 +706,6 @@ fn apply_comment(
     }
 }
 
-fn nonzero(id: i64) -> Option<UserId> {
-    UserId::new(id)
-}
-
 fn apply_event(issue: &mut GitHubIssue, e: &maintpb::GithubIssueEvent, strings: &mut Interner) {
     if e.id == 0 {
         return;
@@ -726,10 +722,10 @@ fn apply_event(issue: &mut GitHubIssue, e: &maintpb::GithubIssueEvent, strings: 
         rename_from: e.rename_from.as_str().into(),
         rename_to: e.rename_to.as_str().into(),
         other_json: e.other_json.as_slice().into(),
-        reviewer: nonzero(e.reviewer_id),
-        review_requester: nonzero(e.review_requester_id),
-        assignee: nonzero(e.assignee_id),
-        assigner: nonzero(e.assigner_id),
+        reviewer: UserId::new(e.reviewer_id),
+        review_requester: UserId::new(e.review_requester_id),
+        assignee: UserId::new(e.assignee_id),
+        assigner: UserId::new(e.assigner_id),
         team: e
             .team_reviewer
             .as_ref()
@@ -745,7 +741,7 @@ fn apply_event(issue: &mut GitHubIssue, e: &maintpb::GithubIssueEvent, strings: 
     let ev = GitHubIssueEvent {
         id: e.id,
         event_type: strings.intern(&e.event_type),
-        actor: nonzero(e.actor_id),
+        actor: UserId::new(e.actor_id),
         created,
         label: e
             .label
@@ -769,7 +765,7 @@ fn apply_review(issue: &mut GitHubIssue, r: &maintpb::GithubReview, strings: &mu
     }
     let rev = GitHubReview {
         id: r.id,
-        actor: nonzero(r.actor_id),
+        actor: UserId::new(r.actor_id),
         created: time(&r.created),
         body: r.body.as_str().into(),
         state: strings.intern(&r.state),

@@ -208,16 +208,19 @@ fn stats(dir: &Path) -> anyhow::Result<String> {
 
 /// What to do about damage in `file`: `ours` for our segments, which `repair` cuts; Go's
 /// day files are never written to, but copying them leaves a damaged tail out.
-fn remedy<'a>(file: &Path, ours: &'a str) -> &'a str {
+fn remedy(file: &Path, ours: &str) -> String {
     let day_file = file
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(maintner::disklog::is_day_file_name);
     if day_file {
-        "Go's day files are only read: `xb serve --seed-corpus DIR` on an empty data \
-         directory copies the records before a damaged tail into a new log"
+        format!(
+            "Go's day files are only read: {} copies the records before a damaged tail \
+             into a new log",
+            maintner::disklog::COPY_DAY_FILES
+        )
     } else {
-        ours
+        ours.to_owned()
     }
 }
 
