@@ -98,15 +98,16 @@ pub enum LogError {
 }
 
 impl LogError {
-    /// The log file the error is in, when it is in one.
-    pub fn file(&self) -> Option<&Path> {
+    /// The log file whose bytes are damaged, when that is the error (not when the file
+    /// could not be read at all: cutting the log would not help then).
+    pub fn damaged_file(&self) -> Option<&Path> {
         match self {
-            LogError::Io { path, .. }
-            | LogError::Record { path, .. }
+            LogError::Record { path, .. }
             | LogError::Decode { path, .. }
             | LogError::Checksum { path, .. }
             | LogError::Size { path, .. } => Some(path),
-            LogError::Layout { .. }
+            LogError::Io { .. }
+            | LogError::Layout { .. }
             | LogError::NoLog { .. }
             | LogError::Locked { .. }
             | LogError::ReadOnly { .. } => None,

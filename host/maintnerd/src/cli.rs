@@ -241,7 +241,7 @@ fn repair(dir: &Path, dry_run: bool) -> anyhow::Result<String> {
 
 fn verify(dir: &Path) -> anyhow::Result<String> {
     let report = maintner::verify(dir).map_err(|e| {
-        let hint = e.file().map_or(String::new(), |f| {
+        let hint = e.damaged_file().map_or(String::new(), |f| {
             let ours = "xb corpus repair --dry-run says what cutting the log there drops";
             format!(" ({})", remedy(f, ours))
         });

@@ -414,3 +414,19 @@ async fn stats_and_verify_on_a_day_file_with_a_zero_tail_point_to_the_copy_that_
     let ok = cli::execute(CorpusCommand::Verify, &copy).await.unwrap();
     assert!(ok.contains("20 records"), "{ok}");
 }
+
+/// A segment that cannot be read at all (here a directory where the growing segment
+/// should be) is an error, but not damage: verify does not send the user to repair.
+#[tokio::test]
+async fn verify_sends_to_repair_only_for_damaged_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("log").join("0000.growing.mutlog")).unwrap();
+    let err = cli::execute(CorpusCommand::Verify, tmp.path())
+        .await
+        .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("Is a directory") && !err.contains("repair"),
+        "{err}"
+    );
+}
