@@ -41,11 +41,23 @@ fn held_by_serve(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Is `holder` (`pid N: argv…`) an `xb … serve …` process?
+/// Is `holder` (`pid N: argv…`) an `xb … serve …` process? It is an xb when it is
+/// named so or runs this very executable (a copy named otherwise, say).
 fn is_xb_serve(holder: &str) -> bool {
-    let mut argv = holder.split_whitespace().skip(2);
-    let program = argv.next().unwrap_or_default();
-    (program == "xb" || program.ends_with("/xb")) && argv.any(|a| a == "serve")
+    let mut words = holder.split_whitespace();
+    let pid = words
+        .nth(1)
+        .and_then(|p| p.trim_end_matches(':').parse::<u32>().ok());
+    let program = words.next().unwrap_or_default();
+    let named_xb = program == "xb" || program.ends_with("/xb");
+    (named_xb || pid.is_some_and(runs_this_executable)) && words.any(|a| a == "serve")
+}
+
+/// Does process `pid` run the same executable file as this one?
+fn runs_this_executable(pid: u32) -> bool {
+    let theirs = std::fs::canonicalize(format!("/proc/{pid}/exe"));
+    let ours = std::env::current_exe().and_then(std::fs::canonicalize);
+    matches!((theirs, ours), (Ok(a), Ok(b)) if a == b)
 }
 
 /// The address a running `xb serve` wrote into the data directory.
@@ -95,4 +107,24 @@ async fn hand_over(data: &DataDir, addr: &str, req: &ImportGit) -> Result<String
     Ok(format!(
         "the log is held by xb serve at {addr}; it ran the import: {text}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_xb_serve;
+
+    #[test]
+    fn a_server_is_known_by_its_name_or_by_running_this_executable() {
+        assert!(is_xb_serve("pid 1: /usr/bin/xb serve --data d"));
+        assert!(!is_xb_serve("pid 1: /usr/bin/xb corpus sync URL"));
+        assert!(!is_xb_serve("pid 1: /usr/bin/xbuild serve"));
+        // This test process runs under another name, but it is this executable.
+        let me = std::process::id();
+        assert!(is_xb_serve(&format!(
+            "pid {me}: /tmp/renamed serve --data d"
+        )));
+        assert!(!is_xb_serve(&format!(
+            "pid {me}: /tmp/renamed corpus stats"
+        )));
+    }
 }
