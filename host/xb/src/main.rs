@@ -132,9 +132,41 @@ enum BenchCommand {
 
 const DEFAULT_DATA: &str = "xbuild-data";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     // Before anything allocates: a 2 MiB page touched now would stay.
     xb::allocator::huge_pages(false);
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {}", error_report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `e` and its causes as anyhow prints them, leaving out each cause whose text the
+/// message before it already ends with: many errors name their source in their own
+/// message and also hand it on as their source, which printed it twice.
+fn error_report(e: &anyhow::Error) -> String {
+    let mut messages = e.chain().map(|c| c.to_string());
+    let mut out = messages.next().unwrap_or_default();
+    let mut before = out.clone();
+    let causes: Vec<String> = messages
+        .filter(|m| !std::mem::replace(&mut before, m.clone()).ends_with(m.as_str()))
+        .collect();
+    if !causes.is_empty() {
+        out.push_str("\n\nCaused by:");
+    }
+    for (i, c) in causes.iter().enumerate() {
+        match causes.len() {
+            1 => out.push_str(&format!("\n    {c}")),
+            _ => out.push_str(&format!("\n    {i}: {c}")),
+        }
+    }
+    out
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -319,4 +351,32 @@ fn corpus_load_runs(logdir: &std::path::Path, runs: u32) -> Result<()> {
     }
     print!("{}", maintner::bench::LoadRuns(reports));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cause that its wrapper already printed is left out; one it did not print stays.
+    #[test]
+    fn a_cause_is_printed_once() {
+        let io = || std::io::Error::other("Is a directory");
+        let named = maintner::disklog::LogError::Io {
+            path: "/d/f".into(),
+            source: io(),
+        };
+        let e = anyhow::Error::from(named).context("verifying /d");
+        assert_eq!(
+            error_report(&e),
+            "verifying /d\n\nCaused by:\n    /d/f: Is a directory"
+        );
+        let e = anyhow::Error::from(io())
+            .context("reading /d/f")
+            .context("verifying /d");
+        assert_eq!(
+            error_report(&e),
+            "verifying /d\n\nCaused by:\n    0: reading /d/f\n    1: Is a directory"
+        );
+        assert_eq!(error_report(&anyhow::anyhow!("plain")), "plain");
+    }
 }
