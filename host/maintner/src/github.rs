@@ -5,6 +5,7 @@
 //! Each repo keeps indexes over its issues (open, label, milestone, updated, title) that
 //! are maintained as mutations apply, so queries filter without scanning.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -449,13 +450,16 @@ impl GitHub {
             ..
         } = self;
         let repo = &mut repos[rid.0 as usize];
-        let is_new = !repo.issues.contains_key(&m.number);
-        let issue = repo.issues.entry(m.number).or_insert_with(|| {
-            Box::new(GitHubIssue {
-                number: m.number,
-                ..Default::default()
-            })
-        });
+        let (issue, is_new) = match repo.issues.entry(m.number) {
+            Entry::Occupied(e) => (e.into_mut(), false),
+            Entry::Vacant(e) => {
+                let issue = GitHubIssue {
+                    number: m.number,
+                    ..Default::default()
+                };
+                (e.insert(Box::new(issue)), true)
+            }
+        };
         // Most mutations are pages of comments or events: they leave the indexes alone,
         // unless they revive a hidden issue (any mutation clears `not_exist`).
         let reindex = !*indexes_deferred && (is_new || issue.not_exist || moves_keys(m));
