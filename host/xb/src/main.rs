@@ -174,6 +174,16 @@ fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Buildlet { .. }
+    ) {
+        // A command whose output is cut short (`xb corpus stats | head`) ends quietly, as
+        // Unix tools do, instead of panicking on the closed pipe. The long-running ones
+        // keep SIGPIPE ignored: a peer or child that goes away is an error they handle.
+        // SAFETY: sets the signal's disposition; no handler runs Rust code.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if matches!(
         cli.command,
         Command::Serve { .. } | Command::Corpus(_) | Command::Bench(_)

@@ -280,6 +280,28 @@ fn remove_takes_a_plugin_out_of_service() {
         .contains("local-builders"));
 }
 
+/// Output read only in part (`xb bench corpus-load DIR | head -1`): the command ends by
+/// SIGPIPE, as Unix tools do, not with a panic about the closed pipe.
+#[test]
+fn a_command_whose_output_is_cut_short_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = maintner::bench::GenSpec::default().scaled(0.002);
+    maintner::bench::generate(dir.path(), &spec).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+        .args(["bench", "corpus-load"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn bench_corpus_load_reports_each_run_and_the_minimum_and_median() {
     let dir = tempfile::tempdir().unwrap();
