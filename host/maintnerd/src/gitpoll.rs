@@ -30,6 +30,11 @@ pub enum GitPollError {
     Git(#[from] GitError),
     #[error("writing the log: {0}")]
     Log(#[from] maintner::LogError),
+    #[error("locking the mirror for a round: {path}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What one round logged.
@@ -99,6 +104,29 @@ async fn log_commits(
     Ok(n)
 }
 
+/// Waits for and takes the round lock of `mirror`: an exclusive lock on `<mirror>.lock`,
+/// held until the returned file is dropped. Two rounds on one mirror — an import handed
+/// to the server while another, or its watcher, syncs the same repository — would both
+/// fetch into it and both log the commits the corpus did not have yet: one after the
+/// other, the second finds them logged.
+async fn round_lock(mirror: &Path) -> Result<std::fs::File, GitPollError> {
+    let mut path = mirror.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let at = path.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = at.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::File::create(&at)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .expect("lock task panicked")
+    .map_err(|source| GitPollError::Lock { path, source })
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, GitError> + Send + 'static,
 ) -> Result<T, GitError> {
@@ -153,6 +181,7 @@ impl GitRepoPoller {
 
     /// Fetches, then logs every commit on a branch that the corpus does not have.
     pub async fn sync_round(&self) -> Result<GitRoundStats, GitPollError> {
+        let _round = round_lock(&self.mirror).await?;
         let started = Instant::now();
         let (mirror, remote) = (self.mirror.clone(), self.remote.clone());
         let heads = blocking(move || {
@@ -230,6 +259,7 @@ impl GerritPoller {
 
     /// Fetches, diffs the refs against the corpus, logs missing commits then changed refs.
     pub async fn sync_round(&self) -> Result<GitRoundStats, GitPollError> {
+        let _round = round_lock(&self.mirror).await?;
         let started = Instant::now();
         let (mirror, remote) = (self.mirror.clone(), self.remote.clone());
         let refs = blocking(move || {

@@ -233,6 +233,41 @@ async fn import_git_beside_a_running_server_is_handed_to_it() {
     );
 }
 
+/// Imports of one repository handed over at the same time run one after the other: both
+/// succeed, and the log holds each commit once.
+#[tokio::test]
+async fn imports_handed_over_at_once_log_each_commit_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    git_repo(&tmp.path().join("tools"), 60);
+    let data = tmp.path().join("data");
+    let (_child, _addr, mut log) = start_serve(&data).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let import = || {
+        let (data, cwd) = (data.clone(), tmp.path().to_owned());
+        std::thread::spawn(move || xb(&data, &cwd, &["corpus", "import-git", "tools"]))
+    };
+    let runs = [import(), import(), import()].map(|t| t.join().unwrap());
+    let mut imported = 0;
+    for (ok, out, err) in &runs {
+        assert!(ok, "{out}{err}");
+        let n = out
+            .split("imported ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next());
+        imported += n.and_then(|n| n.parse::<u32>().ok()).expect(out);
+    }
+    assert_eq!(imported, 60, "{runs:?}");
+    let corpus = xb::data::DataDir::new(&data).unwrap().maintner();
+    let log = maintner::disklog::DiskLog::open_read_only(corpus.join("log")).unwrap();
+    let mut git = 0;
+    log.for_each_mutation(|_, m| {
+        git += u32::from(m.git.is_some());
+        Ok::<_, maintner::disklog::LogError>(())
+    })
+    .unwrap();
+    assert_eq!(git, 60);
+}
+
 #[tokio::test]
 async fn import_git_is_refused_when_the_log_is_held_by_something_other_than_xb_serve() {
     let tmp = tempfile::tempdir().unwrap();
