@@ -60,9 +60,10 @@ enum Command {
         /// How often to check the watched directory and the CLI's swaps, in ms.
         #[arg(long, default_value_t = 500)]
         watch_ms: u64,
-        /// Recorded corpus log to start from when the data directory has none.
-        #[arg(long, default_value = xb::RECORDED_CORPUS)]
-        seed_corpus: PathBuf,
+        /// Recorded corpus log to start from when the data directory has none [default: the
+        /// one committed with the sources, when it is there].
+        #[arg(long)]
+        seed_corpus: Option<PathBuf>,
         /// Start with an empty corpus instead.
         #[arg(long)]
         no_seed: bool,
@@ -166,6 +167,20 @@ fn error_report(e: &anyhow::Error) -> String {
     out
 }
 
+/// The corpus log `xb serve` seeds an empty data directory from: a directory given must be
+/// there (a mistyped one would start an empty corpus unnoticed); the default, committed
+/// with the sources, is used only where it is.
+fn seed(no_seed: bool, given: Option<PathBuf>) -> Result<Option<PathBuf>> {
+    match given {
+        _ if no_seed => Ok(None),
+        Some(dir) if !dir.is_dir() => {
+            anyhow::bail!("--seed-corpus {}: no such directory", dir.display())
+        }
+        Some(dir) => Ok(Some(dir)),
+        None => Ok(Some(PathBuf::from(xb::RECORDED_CORPUS)).filter(|d| d.is_dir())),
+    }
+}
+
 fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -267,7 +282,7 @@ fn run() -> Result<()> {
                 .or(settings.listen)
                 .unwrap_or(([127, 0, 0, 1], 8080).into()),
             bundled,
-            seed_corpus: (!no_seed).then_some(seed_corpus),
+            seed_corpus: seed(no_seed, seed_corpus)?,
             maintner,
             watch_interval: Duration::from_millis(watch_ms),
             build: (!no_coordinator && c.enabled.unwrap_or(true)).then_some(build),

@@ -280,6 +280,43 @@ fn remove_takes_a_plugin_out_of_service() {
         .contains("local-builders"));
 }
 
+/// A seed corpus given that is not there is an error before anything starts, not an
+/// empty corpus served unnoticed.
+#[test]
+fn serve_refuses_a_seed_corpus_that_is_not_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("mistyped");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+        .arg("--data")
+        .arg(tmp.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-tls", "--no-demo"])
+        .arg("--seed-corpus")
+        .arg(&missing)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that starts anyway is stopped, and fails the test, instead of hanging it.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--seed-corpus {}: no such directory",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("data").join("serve.addr").exists());
+}
+
 /// Output read only in part (`xb bench corpus-load DIR | head -1`): the command ends by
 /// SIGPIPE, as Unix tools do, not with a panic about the closed pipe.
 #[test]
