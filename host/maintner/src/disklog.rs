@@ -91,6 +91,8 @@ pub enum LogError {
     Layout { dir: PathBuf, reason: String },
     #[error("{dir}: no mutation log here (no NNNN.<sha224>.mutlog or NNNN.growing.mutlog segment, no maintner-YYYY-MM-DD.mutlog day file)")]
     NoLog { dir: PathBuf },
+    #[error("{path}: a file, not a log directory: name the directory that holds the log's files")]
+    NotADirectory { path: PathBuf },
     #[error("{dir}: the mutation log is held by another writer ({holder}); two writers corrupt the log, so stop that one first")]
     Locked { dir: PathBuf, holder: String },
     #[error("{dir}: the log was opened read-only")]
@@ -109,6 +111,7 @@ impl LogError {
             LogError::Io { .. }
             | LogError::Layout { .. }
             | LogError::NoLog { .. }
+            | LogError::NotADirectory { .. }
             | LogError::Locked { .. }
             | LogError::ReadOnly { .. } => None,
         }
@@ -335,7 +338,8 @@ impl DiskLog {
         let dir = dir.as_ref().to_owned();
         let scan = match fs::metadata(&dir) {
             Ok(m) if m.is_dir() => scan_dir(&dir)?,
-            _ => return Err(LogError::NoLog { dir }),
+            Ok(_) => return Err(LogError::NotADirectory { path: dir }),
+            Err(_) => return Err(LogError::NoLog { dir }),
         };
         let mut segs = if scan.frozen.is_empty() && scan.growing.is_empty() {
             day_file_segments(scan.day_files)?

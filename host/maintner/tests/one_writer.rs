@@ -263,6 +263,15 @@ fn a_directory_without_a_log_is_a_clear_error_for_readers() {
         !dir.path().join("missing").exists(),
         "readers create nothing"
     );
+    // A log file named instead of its directory: said so, not "no log here".
+    let day_file = dir.path().join("maintner-2017-07-01.mutlog");
+    let mut day = Vec::new();
+    maintner::reclog::encode_record(0, &prost::Message::encode_to_vec(&issue(1)), &mut day);
+    fs::write(&day_file, day).unwrap();
+    let err = DiskLog::open_read_only(&day_file).err().expect("a file");
+    assert!(matches!(err, LogError::NotADirectory { .. }), "{err}");
+    assert!(err.to_string().contains("name the directory"), "{err}");
+    assert!(DiskLog::open_read_only(dir.path()).is_ok());
 }
 
 #[test]
