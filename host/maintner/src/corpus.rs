@@ -119,8 +119,7 @@ impl Corpus {
     pub fn catch_up(&mut self, log: &DiskLog) -> Result<u64, LogError> {
         let from = self.next_pos.unwrap_or_default();
         // From an empty corpus, the issue and CL indexes are built once at the end.
-        let deferred = self.counts.total == 0;
-        if deferred {
+        if self.counts.total == 0 {
             self.github.defer_indexes();
             self.gerrit.defer_indexes();
         }
@@ -132,14 +131,8 @@ impl Corpus {
             self.next_pos = Some(p.end);
         });
         self.gerrit.forget_parsed_meta();
-        let (github, gerrit) = (&mut self.github, &mut self.gerrit);
-        if deferred {
-            // The whole corpus at once: worth a thread for each.
-            std::thread::scope(|s| {
-                s.spawn(|| gerrit.build_indexes());
-                github.build_indexes();
-            });
-        }
+        self.github.build_indexes();
+        self.gerrit.build_indexes();
         applied
     }
 

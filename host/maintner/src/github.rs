@@ -188,14 +188,15 @@ pub struct IssueIndex {
 }
 
 impl IssueIndex {
-    /// The indexes of `issues` but the title index, built at once: sorted runs make
-    /// B-trees far faster than one insert at a time.
+    /// The indexes of `issues`, built at once: sorted runs make B-trees far faster than
+    /// one insert at a time.
     fn build(issues: &BTreeMap<i32, Box<GitHubIssue>>) -> IssueIndex {
         let mut all = Vec::with_capacity(issues.len());
         let mut open = Vec::new();
         let mut by_label: FxHashMap<i64, Vec<i32>> = FxHashMap::default();
         let mut by_milestone: FxHashMap<i64, Vec<i32>> = FxHashMap::default();
         let mut by_updated = Vec::with_capacity(issues.len());
+        let mut by_title = Vec::with_capacity(issues.len());
         for (n, k) in issues.iter().filter_map(|(&n, i)| Some((n, keys(i)?))) {
             all.push(n);
             if k.open {
@@ -206,6 +207,7 @@ impl IssueIndex {
             }
             by_milestone.entry(k.milestone).or_default().push(n);
             by_updated.push((k.updated, n));
+            by_title.push((k.title, n));
         }
         let sets = |m: FxHashMap<i64, Vec<i32>>| {
             m.into_iter()
@@ -218,21 +220,8 @@ impl IssueIndex {
             by_label: sets(by_label),
             by_milestone: sets(by_milestone),
             by_updated: by_updated.into_iter().collect(),
-            by_title: BTreeSet::new(),
+            by_title: by_title.into_iter().collect(),
         }
-    }
-
-    /// The title index of `issues`.
-    fn titles(issues: &BTreeMap<i32, Box<GitHubIssue>>) -> BTreeSet<(Arc<str>, i32)> {
-        let mut titles: Vec<_> = issues
-            .iter()
-            .filter(|(_, i)| !i.not_exist)
-            .map(|(&n, i)| (i.title.clone(), n))
-            .collect();
-        // No two are equal (numbers differ), so the unstable sort orders them as the set
-        // does, and the set takes them as one sorted run.
-        titles.sort_unstable();
-        titles.into_iter().collect()
     }
 
     fn update(&mut self, n: i32, old: Option<IssueKeys>, new: Option<IssueKeys>) {
@@ -312,26 +301,11 @@ impl GitHub {
     }
 
     /// Builds every repo's issue indexes afresh and maintains them again from here on.
-    /// The title indexes, the costliest (they sort the titles), are built on a thread of
-    /// their own beside the others.
     pub(crate) fn build_indexes(&mut self) {
-        if !std::mem::take(&mut self.indexes_deferred) {
-            return;
-        }
-        let repos = &self.repos;
-        let (titles, indexes) = std::thread::scope(|s| {
-            let titles = s.spawn(|| {
-                let titles = repos.iter().map(|r| IssueIndex::titles(&r.issues));
-                titles.collect::<Vec<_>>()
-            });
-            let indexes: Vec<_> = repos.iter().map(|r| IssueIndex::build(&r.issues)).collect();
-            let titles = titles
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (titles, indexes)
-        });
-        for ((r, by_title), index) in self.repos.iter_mut().zip(titles).zip(indexes) {
-            r.index = IssueIndex { by_title, ..index };
+        if std::mem::take(&mut self.indexes_deferred) {
+            for r in &mut self.repos {
+                r.index = IssueIndex::build(&r.issues);
+            }
         }
     }
 
