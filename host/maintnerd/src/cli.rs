@@ -142,11 +142,25 @@ impl ServeArgs {
     }
 }
 
-/// Runs `cmd` on `data_dir` and prints its report.
-pub async fn run(cmd: CorpusCommand, data_dir: &Path) -> anyhow::Result<()> {
-    let report = execute(cmd, data_dir).await?;
-    print!("{report}");
-    Ok(())
+/// Prints `text` on standard output. When nobody reads it any more (`xb corpus stats |
+/// head`), the process ends as Unix tools do, by SIGPIPE, instead of panicking as
+/// `print!` does. SIGPIPE stays ignored until then, so that a peer that closes a socket
+/// (a refused upload, say) is an error to report, not the silent end of the process.
+pub fn print(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            // SAFETY: restores the signal's default action and raises it: the process
+            // ends here, running no handler.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+            Err(e)
+        }
+        r => r,
+    }
 }
 
 /// Runs `cmd` and returns the report [`run`] prints.
@@ -229,7 +243,7 @@ fn repair(dir: &Path, dry_run: bool) -> anyhow::Result<String> {
         maintner::Repair::plan(dir).with_context(|| format!("repairing {}", dir.display()))?;
     // Said before anything changes, so an interrupted repair has already told what it
     // was dropping.
-    print!("{}", repair.plan_ref());
+    print(&repair.plan_ref().to_string())?;
     if dry_run || repair.plan_ref().is_empty() {
         return Ok(String::new());
     }
@@ -266,10 +280,11 @@ fn verify(dir: &Path) -> anyhow::Result<String> {
 async fn sync(url: &str, dir: &Path, follow: bool) -> anyhow::Result<String> {
     if follow {
         follower::follow(url, dir, |r| {
-            println!(
-                "synced: {} segments, {} bytes (+{})",
+            let line = format!(
+                "synced: {} segments, {} bytes (+{})\n",
                 r.segments, r.total_bytes, r.downloaded_bytes
-            )
+            );
+            let _ = print(&line);
         })
         .await?;
         return Ok(String::new());

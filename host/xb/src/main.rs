@@ -1,5 +1,6 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use maintnerd::cli::print;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -189,16 +190,6 @@ fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if !matches!(
-        cli.command,
-        Command::Serve { .. } | Command::Buildlet { .. }
-    ) {
-        // A command whose output is cut short (`xb corpus stats | head`) ends quietly, as
-        // Unix tools do, instead of panicking on the closed pipe. The long-running ones
-        // keep SIGPIPE ignored: a peer or child that goes away is an error they handle.
-        // SAFETY: sets the signal's disposition; no handler runs Rust code.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
     if matches!(
         cli.command,
         Command::Serve { .. } | Command::Corpus(_) | Command::Bench(_)
@@ -299,7 +290,7 @@ fn run() -> Result<()> {
         Command::Corpus(cmd) => {
             let report =
                 tokio::runtime::Runtime::new()?.block_on(xb::corpus::execute(cmd, &data))?;
-            print!("{report}");
+            print(&report.to_string())?;
             Ok(())
         }
         Command::Bench(BenchCommand::CorpusLoad { logdir, runs, json }) => {
@@ -308,9 +299,9 @@ fn run() -> Result<()> {
             }
             let report = maintner::bench::corpus_load(&logdir)?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                print(&format!("{}\n", serde_json::to_string(&report)?))?;
             } else {
-                print!("{report}");
+                print(&report.to_string())?;
             }
             Ok(())
         }
@@ -333,8 +324,8 @@ fn run() -> Result<()> {
                 bundled,
             };
             let r = tokio::runtime::Runtime::new()?.block_on(xb::gobuild::run(&opts))?;
-            println!(
-                "{} with {} helpers: {:?}\n  wall {:.0} s (sources + make.bash {:.0} s, tests {:.0} s)\n{}  log: {}",
+            print(&format!(
+                "{} with {} helpers: {:?}\n  wall {:.0} s (sources + make.bash {:.0} s, tests {:.0} s)\n{}  log: {}\n",
                 opts.builder,
                 opts.helpers,
                 r.outcome,
@@ -343,16 +334,16 @@ fn run() -> Result<()> {
                 (r.total - r.make).as_secs_f64(),
                 r.summary,
                 r.log.display()
-            );
+            ))?;
             Ok(())
         }
         Command::Dashboard(cmd) => {
-            print!("{}", dashboard::cli::run(cmd, data.path())?);
+            print(&dashboard::cli::run(cmd, data.path())?)?;
             Ok(())
         }
         Command::Plugin(cmd) => {
             let out = xb::plugins::run_status(cmd, &data)?;
-            print!("{}", out.text);
+            print(&out.text)?;
             std::process::exit(out.code)
         }
     }
@@ -371,10 +362,16 @@ fn corpus_load_runs(logdir: &std::path::Path, runs: u32) -> Result<()> {
             anyhow::bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let report: maintner::bench::LoadReport = serde_json::from_slice(&out.stdout)?;
-        println!("{}", report.to_string().lines().next().unwrap_or_default());
+        let first = report
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        print(&format!("{first}\n"))?;
         reports.push(report);
     }
-    print!("{}", maintner::bench::LoadRuns(reports));
+    print(&maintner::bench::LoadRuns(reports).to_string())?;
     Ok(())
 }
 
