@@ -71,14 +71,19 @@ pub fn run(cmd: DashboardCommand, data_dir: &Path) -> anyhow::Result<String> {
             try_work,
             limit,
         } => {
-            let store = Store::open(&db_path(data_dir))?;
-            let list = store.query(&ResultQuery {
-                repo,
-                builder,
-                commit,
-                try_work: Some(try_work),
-                limit,
-            })?;
+            // Listing creates nothing: without a database there is nothing to list.
+            let db = db_path(data_dir);
+            let list = if db.exists() {
+                Store::open(&db)?.query(&ResultQuery {
+                    repo,
+                    builder,
+                    commit,
+                    try_work: Some(try_work),
+                    limit,
+                })?
+            } else {
+                Vec::new()
+            };
             let mut out = String::new();
             for r in &list {
                 let k = &r.key;

@@ -25,6 +25,12 @@ impl DataDir {
         Ok(DataDir(path))
     }
 
+    /// The data directory at `path` for a command that only reads it: nothing is created,
+    /// not even the directory (a mistyped `--data` leaves nothing behind).
+    pub fn to_read(path: impl Into<PathBuf>) -> Self {
+        DataDir(path.into())
+    }
+
     pub fn path(&self) -> &Path {
         &self.0
     }

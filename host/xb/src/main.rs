@@ -182,6 +182,28 @@ fn seed(no_seed: bool, given: Option<PathBuf>) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Does `cmd` only read the data directory? Such a command creates nothing there.
+fn only_reads(cmd: &Command) -> bool {
+    use dashboard::cli::DashboardCommand as D;
+    use maintnerd::cli::CorpusCommand as C;
+    use xb::plugins::PluginCommand as P;
+    match cmd {
+        Command::Corpus(c) => matches!(c, C::Stats | C::Verify),
+        Command::Plugin(p) => matches!(
+            p,
+            P::List
+                | P::Describe { .. }
+                | P::History { .. }
+                | P::Test { .. }
+                | P::Diff { .. }
+                | P::Shadow { version: None, .. }
+        ),
+        Command::Dashboard(d) => matches!(d, D::Results { .. }),
+        Command::Bench(_) => true,
+        Command::Serve { .. } | Command::Buildlet { .. } | Command::Gomote(_) => false,
+    }
+}
+
 fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -282,7 +304,11 @@ fn run() -> Result<()> {
         };
         return tokio::runtime::Runtime::new()?.block_on(xb::serve::serve(data, cfg));
     }
-    let data = DataDir::new(cli.data.unwrap_or(DEFAULT_DATA.into()))?;
+    let path = cli.data.unwrap_or(DEFAULT_DATA.into());
+    let data = match only_reads(&cli.command) {
+        true => DataDir::to_read(path),
+        false => DataDir::new(path)?,
+    };
     match cli.command {
         Command::Serve { .. } | Command::Buildlet { .. } | Command::Gomote(_) => {
             unreachable!("handled above")

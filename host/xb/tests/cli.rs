@@ -280,6 +280,53 @@ fn remove_takes_a_plugin_out_of_service() {
         .contains("local-builders"));
 }
 
+/// Reading commands create nothing: not the data directory a mistyped `--data` names, not
+/// a results database in one that has none.
+#[test]
+fn reading_commands_create_no_data_directory_and_no_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("mistyped");
+    let xb = |data: &std::path::Path, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_xb"))
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let reads: [&[&str]; 7] = [
+        &["corpus", "stats"],
+        &["corpus", "verify"],
+        &["plugin", "list"],
+        &["plugin", "history", "gopherbot"],
+        &["plugin", "shadow", "gopherbot"],
+        &["dashboard", "results"],
+        &["dashboard", "results", "--builder", "linux-amd64"],
+    ];
+    for args in reads {
+        xb(&missing, args);
+        assert!(!missing.exists(), "xb {args:?} created the data directory");
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = xb(&empty, &["dashboard", "results"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no results\n");
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A command that writes still makes the directory it needs.
+    let out = xb(&missing, &["dashboard", "key", "linux-amd64"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(missing.join("builder-master.key").exists());
+}
+
 /// A seed corpus given that is not there is an error before anything starts, not an
 /// empty corpus served unnoticed.
 #[test]
