@@ -178,7 +178,15 @@ fn seed(no_seed: bool, given: Option<PathBuf>) -> Result<Option<PathBuf>> {
             anyhow::bail!("--seed-corpus {}: no such directory", dir.display())
         }
         Some(dir) => Ok(Some(dir)),
-        None => Ok(Some(PathBuf::from(xb::RECORDED_CORPUS)).filter(|d| d.is_dir())),
+        None => {
+            let dir = PathBuf::from(xb::RECORDED_CORPUS);
+            if !dir.is_dir() {
+                // A binary moved from the tree it was built in (`cargo install`, a copy).
+                tracing::info!(at = %dir.display(), "no recorded corpus where this xb was built: an empty data directory starts with an empty corpus (--seed-corpus DIR names one)");
+                return Ok(None);
+            }
+            Ok(Some(dir))
+        }
     }
 }
 
