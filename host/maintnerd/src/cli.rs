@@ -1,5 +1,6 @@
 //! `xb corpus …`: the corpus subcommands. The `xb` binary flattens [`CorpusCommand`] into
-//! its own clap tree and calls [`run`] with its data directory.
+//! its own clap tree, calls [`execute`] with its data directory and prints the report
+//! with [`print`].
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -163,7 +164,7 @@ pub fn print(text: &str) -> std::io::Result<()> {
     }
 }
 
-/// Runs `cmd` and returns the report [`run`] prints.
+/// Runs `cmd` and returns its report, which the CLI prints with [`print`].
 pub async fn execute(cmd: CorpusCommand, data_dir: &Path) -> anyhow::Result<String> {
     let dir = log_dir(data_dir);
     match cmd {

@@ -324,7 +324,7 @@ fn run() -> Result<()> {
         Command::Corpus(cmd) => {
             let report =
                 tokio::runtime::Runtime::new()?.block_on(xb::corpus::execute(cmd, &data))?;
-            print(&report.to_string())?;
+            print(&report)?;
             Ok(())
         }
         Command::Bench(BenchCommand::CorpusLoad { logdir, runs, json }) => {
